@@ -1,0 +1,272 @@
+/*
+ * tdxsim: a software Intel TDX module and SEAM-mode machine.
+ *
+ * One opaque handle (tdxsim) holds everything: the machine (packages, logical
+ * processors, sparse physical memory, KeyIDs, VMX operation) and the TDX
+ * module's state. Nothing is global, so several simulators can live in one
+ * process and be driven from several threads (one thread per LP at a time).
+ *
+ * Errors come in three tiers that never mix:
+ *  - TDX status codes (abi/tdx/status.h): what the simulated module answers
+ *    to a SEAMCALL; data, returned by tdxsim_seamcall() and __seamcall*().
+ *  - tdxsim_err (abi/tdxsim/err.h): misuse of this API; tdxsim_errmsg() has
+ *    the detail of the last error on a handle.
+ *  - internal invariant failures abort with file:line (a tdxsim bug).
+ */
+#ifndef TDXSIM_H
+#define TDXSIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tdxsim/version.h"
+#include "tdxsim/err.h"
+#include "tdx/seamcall.h"
+#include "tdx/status.h"
+#include "tdx/leaf.h"
+#include "tdx/arch.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tdxsim tdxsim;
+
+/* ---- Platform profiles ------------------------------------------------ */
+
+/* A platform profile: the defaults of a real Xeon generation (models/). */
+typedef struct tdxsim_platform {
+	const char *name;           /* "spr", "emr", "gnr" */
+	const char *description;
+	uint32_t cpu_family, cpu_model, cpu_stepping; /* CPUID(1).EAX fields */
+	uint32_t packages, lps_per_package;           /* default topology */
+	uint32_t max_pa;            /* CPUID 0x80000008 physical address bits */
+	uint32_t mktme_keyids;      /* MSR 0x87 EAX */
+	uint32_t tdx_keyids;        /* MSR 0x87 EDX */
+	uint16_t module_major, module_minor, module_update; /* TDX module version */
+	uint64_t tdx_features0;
+	uint64_t default_mem_bytes; /* DRAM when the config gives none */
+	uint32_t tsc_mhz;           /* nominal TSC frequency */
+	uint32_t flags;             /* TDXSIM_PLATFORM_F_* */
+} tdxsim_platform;
+
+/* CPU has the partial-write machine-check erratum (Linux X86_BUG_TDX_PW_MCE). */
+#define TDXSIM_PLATFORM_F_PW_MCE  0x1u
+
+/* The built-in profiles: NULL-terminated list, and lookup by name. */
+TDXSIM_API const tdxsim_platform *const *tdxsim_platforms(void);
+TDXSIM_API const tdxsim_platform *tdxsim_platform_find(const char *name);
+/* Default profile (Sapphire Rapids). */
+#define TDXSIM_DEFAULT_PLATFORM "spr"
+
+/* ---- Configuration ----------------------------------------------------- */
+
+typedef struct tdxsim_range {
+	uint64_t base;
+	uint64_t size;
+} tdxsim_range;
+
+/*
+ * Versioned configuration: set .size = sizeof(tdxsim_config) (TDXSIM_CONFIG_INIT);
+ * fields past a caller's size read as zero. Zero means "the profile's default"
+ * for every field.
+ */
+typedef struct tdxsim_config {
+	uint32_t size;
+	uint32_t flags;                 /* TDXSIM_CFG_* */
+	const char *platform;           /* profile name; NULL = TDXSIM_DEFAULT_PLATFORM */
+	uint32_t packages;
+	uint32_t lps_per_package;
+	/*
+	 * DRAM in bytes. With no CMRs given, DRAM is laid out as a PC would:
+	 * up to 2 GiB below 4 GiB, the rest from 4 GiB up; each part is a CMR.
+	 */
+	uint64_t mem_bytes;
+	uint32_t n_cmrs;                /* 0 = derived from mem_bytes */
+	tdxsim_range cmrs[TDX_MAX_CMRS];/* ascending, 4 KiB aligned */
+	uint32_t mktme_keyids;          /* KeyID partition, as MSR 0x87 reports it */
+	uint32_t tdx_keyids;
+	uint16_t module_major, module_minor, module_update;
+	uint64_t tdx_features0;
+	uint64_t seed;                  /* RNG seed: same seed, same run */
+} tdxsim_config;
+
+#define TDXSIM_CONFIG_INIT { .size = sizeof(tdxsim_config) }
+
+/* No TDX module loaded: every SEAMCALL fails VMfailInvalid. */
+#define TDXSIM_CFG_NO_MODULE      0x1u
+/* TDX_FEATURES0 given in the config replaces the profile's (even if 0). */
+#define TDXSIM_CFG_FEATURES0_SET  0x2u
+
+/* ---- Lifecycle ----------------------------------------------------------- */
+
+TDXSIM_API unsigned tdxsim_version(void);            /* TDXSIM_VERSION_HEX */
+TDXSIM_API tdxsim_err tdxsim_open(const tdxsim_config *cfg, tdxsim **out);
+TDXSIM_API void tdxsim_close(tdxsim *s);             /* NULL is fine */
+
+TDXSIM_API const char *tdxsim_strerror(tdxsim_err err);
+TDXSIM_API const char *tdxsim_err_name(tdxsim_err err);
+/* Detail of the last API error on this handle ("" if none). */
+TDXSIM_API const char *tdxsim_errmsg(const tdxsim *s);
+
+/* Name of a status ("TDX_OPERAND_INVALID"), ignoring the operand bits. */
+TDXSIM_API const char *tdx_status_name(uint64_t status);
+/* "TDX_OPERAND_INVALID+RCX (0xC000010000000001)" into buf; returns buf. */
+TDXSIM_API const char *tdx_status_str(uint64_t status, char *buf, size_t len);
+/* Leaf name from RAX ("TDH.SYS.RD"), or NULL if not a known leaf. */
+TDXSIM_API const char *tdx_seamcall_leaf_name(uint64_t rax);
+TDXSIM_API const char *tdx_tdcall_leaf_name(uint64_t rax);
+
+/* ---- Topology and the effective configuration ---------------------------- */
+
+typedef struct tdxsim_info {
+	uint32_t size;                  /* sizeof(tdxsim_info) */
+	const tdxsim_platform *platform;
+	uint32_t packages, lps_per_package, n_lps;
+	uint64_t mem_bytes;             /* DRAM */
+	uint64_t pa_space_bytes;        /* highest DRAM address + 1 */
+	uint32_t n_cmrs;
+	tdxsim_range cmrs[TDX_MAX_CMRS];
+	uint32_t max_pa, keyid_bits, keyid_shift; /* KeyID in PA bits [shift, max_pa) */
+	uint32_t mktme_keyids, tdx_keyids;
+	uint32_t first_tdx_keyid;       /* mktme_keyids + 1 */
+	uint16_t module_major, module_minor, module_update;
+	uint64_t tdx_features0;
+	uint64_t seed;
+	int module_loaded;
+} tdxsim_info;
+
+TDXSIM_API tdxsim_err tdxsim_info_get(tdxsim *s, tdxsim_info *out);
+/* Package of an LP. */
+TDXSIM_API tdxsim_err tdxsim_lp_package(tdxsim *s, unsigned lp, unsigned *pkg);
+
+/* ---- SEAMCALL ------------------------------------------------------------ */
+
+/*
+ * Issue a SEAMCALL on logical processor lp: RAX = fn, all 13 registers of
+ * *args loaded and written back (the __seamcall_saved_ret rule). Returns RAX.
+ * An invalid handle or LP returns a software-class status (TDXSIM_SW_*) and
+ * records the reason in tdxsim_errmsg().
+ */
+TDXSIM_API uint64_t tdxsim_seamcall(tdxsim *s, unsigned lp, uint64_t fn,
+				    struct tdx_module_args *args);
+
+/* Bind the calling thread to (s, lp) for __seamcall*(); NULL s unbinds. */
+TDXSIM_API tdxsim_err tdxsim_thread_bind(tdxsim *s, unsigned lp);
+/* The binding of the calling thread; returns TDXSIM_ERR_STATE if none. */
+TDXSIM_API tdxsim_err tdxsim_thread_binding(tdxsim **s, unsigned *lp);
+
+/* ---- Logical processors: VMX operation, WBINVD, hot-plug ---------------- */
+
+/*
+ * VMX operation is reference counted per LP, the model Linux 7.3 uses in
+ * x86_virt_get_ref(): the first get sets CR4.VMXE and executes VMXON, the last
+ * put executes VMXOFF and clears CR4.VMXE. A SEAMCALL outside VMX root
+ * operation fails with #UD (TDX_SEAMCALL_UD).
+ */
+TDXSIM_API tdxsim_err tdxsim_vmx_get(tdxsim *s, unsigned lp);
+TDXSIM_API tdxsim_err tdxsim_vmx_put(tdxsim *s, unsigned lp);
+TDXSIM_API tdxsim_err tdxsim_vmx_refcount(tdxsim *s, unsigned lp, unsigned *count);
+/* WBINVD executed on an LP (counted; TDX flushes need it). */
+TDXSIM_API tdxsim_err tdxsim_wbinvd(tdxsim *s, unsigned lp);
+TDXSIM_API tdxsim_err tdxsim_wbinvd_count(tdxsim *s, unsigned lp, uint64_t *count);
+/* Offline / online an LP (CPU hot-plug). Offlining drops its VMX state. */
+TDXSIM_API tdxsim_err tdxsim_lp_offline(tdxsim *s, unsigned lp);
+TDXSIM_API tdxsim_err tdxsim_lp_online(tdxsim *s, unsigned lp);
+TDXSIM_API int tdxsim_lp_is_online(tdxsim *s, unsigned lp);
+/* RDMSR as the platform answers it (0x87, 0x982, ...); TDXSIM_ERR_NOENT if the
+ * MSR is not modelled. */
+TDXSIM_API tdxsim_err tdxsim_rdmsr(tdxsim *s, unsigned lp, uint32_t msr, uint64_t *val);
+/* Simulated cycles consumed on an LP so far. */
+TDXSIM_API tdxsim_err tdxsim_lp_cycles(tdxsim *s, unsigned lp, uint64_t *cycles);
+
+/* ---- Simulated physical memory ------------------------------------------ */
+
+/*
+ * Physical memory is one sparse host mapping: addresses are reserved for the
+ * whole physical address space and pages are committed when first touched.
+ * tdxsim_pa_to_ptr() and tdxsim_ptr_to_pa() convert in both directions, so
+ * host code's __pa()/__va() round-trip. pa must not carry KeyID bits.
+ */
+TDXSIM_API void *tdxsim_pa_to_ptr(tdxsim *s, uint64_t pa);      /* NULL if out of range */
+TDXSIM_API tdxsim_err tdxsim_ptr_to_pa(tdxsim *s, const void *p, uint64_t *pa);
+/* Read/write len bytes at pa through a KeyID (0 = no encryption). */
+TDXSIM_API tdxsim_err tdxsim_mem_read(tdxsim *s, uint64_t pa, uint32_t keyid,
+				      void *buf, size_t len);
+TDXSIM_API tdxsim_err tdxsim_mem_write(tdxsim *s, uint64_t pa, uint32_t keyid,
+				       const void *buf, size_t len);
+
+/* ---- Module introspection (for tests and tools) ------------------------- */
+
+TDXSIM_API enum tdx_sys_state tdxsim_module_state(tdxsim *s);
+/* PAMT view of a 4 KiB page: page type, owner (TDR PA), size code. Returns
+ * TDXSIM_ERR_NOENT if pa is outside every configured and initialised TDMR. */
+TDXSIM_API tdxsim_err tdxsim_pamt_lookup(tdxsim *s, uint64_t pa, unsigned *type,
+					 uint64_t *owner_pa, unsigned *size);
+/* The global KeyID the host configured with TDH.SYS.CONFIG (0 before). */
+TDXSIM_API uint32_t tdxsim_global_keyid(tdxsim *s);
+
+/* ---- Events -------------------------------------------------------------- */
+
+/* One completed SEAMCALL, as the trace and hooks see it. */
+typedef struct tdxsim_seamcall_event {
+	uint64_t seq;                   /* global sequence number, from 0 */
+	uint32_t lp;
+	uint32_t injected;              /* non-zero if the status was injected */
+	uint64_t rax_in;                /* leaf and version */
+	struct tdx_module_args in;      /* registers on entry */
+	struct tdx_module_args out;     /* registers on exit */
+	uint64_t status;                /* RAX on exit */
+	uint64_t cycles_start;          /* LP clock at SEAMCALL */
+	uint64_t cycles;                /* charged for this SEAMCALL */
+} tdxsim_seamcall_event;
+
+typedef void (*tdxsim_seamcall_hook_fn)(void *user, const tdxsim_seamcall_event *ev);
+
+/* Register a callback for every completed SEAMCALL (up to 8 per handle).
+ * Called on the SEAMCALL's thread. *id is for tdxsim_hook_remove(). */
+TDXSIM_API tdxsim_err tdxsim_hook_seamcall(tdxsim *s, tdxsim_seamcall_hook_fn fn,
+					   void *user, unsigned *id);
+TDXSIM_API tdxsim_err tdxsim_hook_remove(tdxsim *s, unsigned id);
+
+/* Per-leaf SEAMCALL counts (index = leaf number) and totals. */
+typedef struct tdxsim_stats {
+	uint32_t size;                  /* sizeof(tdxsim_stats) */
+	uint64_t seamcalls;
+	uint64_t seamcalls_failed;      /* status bit 63 set */
+	uint64_t injected;
+	uint64_t per_leaf[TDX_SEAMCALL_LEAF_MAX];
+} tdxsim_stats;
+TDXSIM_API tdxsim_err tdxsim_stats_get(tdxsim *s, tdxsim_stats *out);
+
+/* ---- Fault injection ----------------------------------------------------- */
+
+/*
+ * A seeded, deterministic fault: make the module return `status` instead of
+ * running a leaf. Which statuses a leaf may produce follows the module
+ * (RND_NO_ENTROPY on leaves that draw random numbers, KEY_GENERATION_FAILED
+ * on key-programming leaves); others are refused with TDXSIM_ERR_ARG.
+ * A call matches when its leaf and LP match; it fires on the matching calls
+ * numbered [nth, nth + count) (1-based; count 0 = for ever), or, with nth 0,
+ * with the given probability per matching call (per-LP seeded RNG).
+ */
+typedef struct tdxsim_fault {
+	uint32_t size;                  /* sizeof(tdxsim_fault) */
+	uint64_t status;                /* TDX_RND_NO_ENTROPY, TDX_KEY_GENERATION_FAILED */
+	int32_t leaf;                   /* leaf number, or -1 for any leaf that can */
+	int32_t lp;                     /* LP, or -1 for any */
+	uint64_t nth;
+	uint64_t count;
+	double probability;
+} tdxsim_fault;
+#define TDXSIM_FAULT_INIT { .size = sizeof(tdxsim_fault), .leaf = -1, .lp = -1 }
+TDXSIM_API tdxsim_err tdxsim_fault_add(tdxsim *s, const tdxsim_fault *f, unsigned *id);
+TDXSIM_API tdxsim_err tdxsim_fault_clear(tdxsim *s);
+/* How many times fault id has fired. */
+TDXSIM_API tdxsim_err tdxsim_fault_fired(tdxsim *s, unsigned id, uint64_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TDXSIM_H */

@@ -1,0 +1,12 @@
+/* tdxsim version. Same MAJOR => ABI compatible; MINOR only appends. */
+#ifndef TDXSIM_VERSION_H
+#define TDXSIM_VERSION_H
+
+#define TDXSIM_VERSION_MAJOR 0
+#define TDXSIM_VERSION_MINOR 1
+#define TDXSIM_VERSION_PATCH 0
+#define TDXSIM_VERSION_HEX \
+	((TDXSIM_VERSION_MAJOR << 16) | (TDXSIM_VERSION_MINOR << 8) | TDXSIM_VERSION_PATCH)
+#define TDXSIM_VERSION_STRING "0.1.0"
+
+#endif

@@ -1,0 +1,10 @@
+# ctest abi_coverage_fresh: docs/abi-coverage.md equals the generator's output.
+execute_process(COMMAND ${GEN} ${SRC} OUTPUT_VARIABLE generated RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "gen-abi-coverage failed (${rc})")
+endif()
+file(READ ${SRC}/docs/abi-coverage.md committed)
+if(NOT generated STREQUAL committed)
+  message(FATAL_ERROR "docs/abi-coverage.md is stale: run `make abi-coverage` and commit it")
+endif()
+message(STATUS "docs/abi-coverage.md is up to date")

@@ -1,0 +1,117 @@
+/*
+ * The module's SEAMCALL dispatcher: generic gating in one place, then the
+ * leaf table generated from abi/tdx/leaf.h, then cost accounting.
+ *
+ * Gating order (module 1.5 tdx_vmm_dispatcher.c):
+ *  1. RAX bits 63:24 set                        -> OPERAND_INVALID + RAX
+ *  2. a version the leaf does not accept        -> OPERAND_INVALID + RAX
+ *  3. module shut down, leaf not allowed after  -> SYS_SHUTDOWN
+ *  4. module not READY, leaf not allowed before -> SYS_NOT_READY
+ *  5. no such leaf (or not modelled)            -> OPERAND_INVALID + RAX
+ * The dispatcher itself writes only RAX: other registers go back as they
+ * came unless the leaf writes them.
+ */
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "sim/sim_int.h"
+
+struct seam_leaf {
+	const char *name;
+	seam_leaf_fn fn;
+	uint8_t versions;
+	uint8_t flags;
+	uint8_t defined;
+};
+
+#define SEAM_PTR_IMPL(fn) fn
+#define SEAM_PTR_NOIMPL(fn) NULL
+#define SEAM_ROW(e, n, str, handler, v, f, impl) \
+	[n] = { .name = str, .fn = SEAM_PTR_##impl(handler), .versions = v, .flags = f, .defined = 1 },
+static const struct seam_leaf leaves[TDX_SEAMCALL_LEAF_MAX] = {
+	TDX_SEAMCALL_LEAVES(SEAM_ROW)
+};
+#undef SEAM_ROW
+
+static const char *const tdcall_names[TDX_TDCALL_LEAF_MAX] = {
+#define TDCALL_NAME(e, n, s, fn, v, f, impl) [n] = s,
+	TDX_TDCALL_LEAVES(TDCALL_NAME)
+#undef TDCALL_NAME
+};
+
+const char *tdx_seamcall_leaf_name(uint64_t rax)
+{
+	if (rax & TDX_SEAMLDR_BIT) {
+#define SEAMLDR_NAME(e, n, s, fn) if (rax == n) return s;
+		TDX_SEAMLDR_LEAVES(SEAMLDR_NAME)
+#undef SEAMLDR_NAME
+		return NULL;
+	}
+	uint64_t leaf = rax & TDX_LEAF_MASK;
+	return leaf < TDX_SEAMCALL_LEAF_MAX ? leaves[leaf].name : NULL;
+}
+
+const char *tdx_tdcall_leaf_name(uint64_t rax)
+{
+	uint64_t leaf = rax & TDX_LEAF_MASK;
+	return leaf < TDX_TDCALL_LEAF_MAX ? tdcall_names[leaf] : NULL;
+}
+
+/* Leaves whose handler exists (tools and coverage). */
+int seam_leaf_implemented(unsigned leaf)
+{
+	return leaf < TDX_SEAMCALL_LEAF_MAX && leaves[leaf].fn != NULL;
+}
+
+static uint64_t gate(struct seam_module *m, uint64_t rax, const struct seam_leaf **out)
+{
+	*out = NULL;
+	if (rax & TDX_LEAF_RESERVED)
+		return tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RAX);
+	unsigned leaf = rax & TDX_LEAF_MASK;
+	unsigned ver = (rax >> TDX_VERSION_SHIFT) & TDX_VERSION_MASK;
+	const struct seam_leaf *l = leaf < TDX_SEAMCALL_LEAF_MAX && leaves[leaf].defined ?
+				    &leaves[leaf] : NULL;
+	if (ver && (!l || ver >= 8 || !(l->versions & (1u << ver))))
+		return tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RAX);
+	uint32_t st = seam_state(m);
+	uint8_t flags = l ? l->flags : 0;
+	if (st == TDX_SYS_SHUTDOWN_STATE && !(flags & TDX_LEAF_F_POST_SHUTDOWN))
+		return TDX_SYS_SHUTDOWN;
+	if (st != TDX_SYS_READY && !(flags & TDX_LEAF_F_PRE_READY))
+		return TDX_SYS_NOT_READY;
+	if (!l || !l->fn)
+		return tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RAX);
+	*out = l;
+	return TDX_SUCCESS;
+}
+
+uint64_t seam_dispatch(struct tdxsim *s, struct sim_lp *lp, uint64_t rax,
+		       struct tdx_module_args *regs, int *injected, uint64_t *cycles)
+{
+	struct seam_module *m = &s->mod;
+	const struct tdxsim_costs *k = s->costs;
+	const struct seam_leaf *l;
+	uint64_t status;
+
+	*injected = 0;
+	*cycles = k->seamcall_entry + k->seamret;
+	atomic_fetch_add_explicit(&m->lps_in_module, 1, memory_order_acq_rel);
+
+	status = gate(m, rax, &l);
+	if (!l)
+		goto out;
+
+	unsigned leaf = rax & TDX_LEAF_MASK;
+	struct seam_ctx c = {
+		.s = s, .m = m, .lp = lp, .lp_id = lp->id, .leaf = leaf,
+		.version = (rax >> TDX_VERSION_SHIFT) & TDX_VERSION_MASK,
+		.r = regs,
+	};
+	status = l->fn(&c);
+	*injected = c.injected;
+	*cycles += (k->leaf_base[leaf] ? k->leaf_base[leaf] : k->leaf_default) + c.cycles;
+out:
+	atomic_fetch_sub_explicit(&m->lps_in_module, 1, memory_order_acq_rel);
+	return status;
+}

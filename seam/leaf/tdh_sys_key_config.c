@@ -1,0 +1,38 @@
+/*
+ * TDH.SYS.KEY.CONFIG (31): program the global private KeyID's key on this
+ * LP's package. The last package makes the module READY; a repeat on a
+ * configured package returns KEY_CONFIGURED only while another package is
+ * still pending (afterwards the state is READY: SYS_KEY_CONFIG_NOT_PENDING).
+ */
+#include "seam/seam_mem.h"
+
+uint64_t tdh_sys_key_config(struct seam_ctx *c)
+{
+	struct seam_module *m = c->m;
+	unsigned pkg = c->lp->pkg;
+	uint64_t status;
+
+	if (!seam_lock_try_ex(&m->global_lock))
+		return TDX_SYS_BUSY;
+	if (seam_state(m) != TDX_SYSCONFIG_DONE) {
+		status = TDX_SYS_KEY_CONFIG_NOT_PENDING;
+		goto out;
+	}
+	if (m->pkg_key_configured[pkg]) {
+		status = TDX_KEY_CONFIGURED;
+		goto out;
+	}
+	/* PCONFIG with a random key: the CPU may run out of entropy. */
+	status = seam_fault(c, TDX_LEAF_F_KEYGEN);
+	if (status)
+		goto out;
+
+	/* ALL CHECKS PASSED */
+	m->pkg_key_configured[pkg] = 1;
+	if (++m->pkgs_configured == c->s->n_pkgs)
+		seam_set_state(m, TDX_SYS_READY);
+	status = TDX_SUCCESS;
+out:
+	seam_unlock_ex(&m->global_lock);
+	return status;
+}

@@ -1,0 +1,58 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "seam/seam_mem.h"
+#include "sim/sim_int.h"
+
+int seam_module_init(struct seam_module *m, struct tdxsim *s)
+{
+	memset(m, 0, sizeof(*m));
+	m->pkg_key_configured = calloc(s->n_pkgs, 1);
+	if (!m->pkg_key_configured)
+		return -1;
+	atomic_init(&m->state, TDX_SYSINIT_PENDING);
+	return 0;
+}
+
+void seam_module_fini(struct seam_module *m)
+{
+	free(m->pkg_key_configured);
+	m->pkg_key_configured = NULL;
+}
+
+uint64_t seam_fault(struct seam_ctx *c, uint32_t kind)
+{
+	uint64_t st = sim_fault_check(c->s, c->lp, c->leaf, kind);
+	if (st)
+		c->injected = 1;
+	return st;
+}
+
+void seam_read_pa(struct tdxsim *s, uint64_t pa, void *buf, uint64_t len)
+{
+	pa = seam_pa_strip(s, pa);
+	if (phys_mem_contains(&s->mem, pa, len)) {
+		memcpy(buf, phys_mem_ptr(&s->mem, pa), len);
+		return;
+	}
+	memset(buf, 0xFF, len);
+	for (uint64_t i = 0; i < len; i++)
+		if (phys_mem_contains(&s->mem, pa + i, 1))
+			((uint8_t *)buf)[i] = *(uint8_t *)phys_mem_ptr(&s->mem, pa + i);
+}
+
+void seam_write_pa(struct tdxsim *s, uint64_t pa, const void *buf, uint64_t len)
+{
+	pa = seam_pa_strip(s, pa);
+	for (uint64_t i = 0; i < len;) {
+		if (!phys_mem_contains(&s->mem, pa + i, 1)) {
+			i++;
+			continue;
+		}
+		uint64_t n = len - i;
+		if (!phys_mem_contains(&s->mem, pa + i, n))
+			n = s->mem.size - (pa + i);
+		memcpy(phys_mem_ptr(&s->mem, pa + i), (const uint8_t *)buf + i, n);
+		i += n;
+	}
+}

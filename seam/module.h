@@ -1,0 +1,98 @@
+/*
+ * The TDX module's global state (what the real module keeps in its global
+ * data and per-LP data), and the context a leaf handler runs in.
+ * All of it lives inside struct tdxsim: no globals.
+ */
+#ifndef SEAM_MODULE_H
+#define SEAM_MODULE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "tdx/arch.h"
+#include "tdx/leaf.h"
+#include "tdx/seamcall.h"
+#include "tdx/status.h"
+#include "seam/lock.h"
+
+struct tdxsim;
+struct sim_lp;
+
+/* One TDMR as TDH.SYS.CONFIG accepted it. */
+struct seam_tdmr {
+	uint64_t base, size;
+	uint64_t pamt_base[3];          /* indexed by TDX_PS_4K/2M/1G */
+	uint64_t pamt_size[3];
+	uint32_t n_rsvd;
+	struct tdx_tdmr_reserved_area rsvd[TDX_MAX_RESERVED_PER_TDMR];
+	/* TDH.SYS.TDMR.INIT progress: offset of the next 4 KiB page whose PAMT
+	 * entry is to be initialised; == size when complete. Published with
+	 * release order so readers (RDMD, PAMT walks) may test it lock-free. */
+	_Atomic uint64_t init_off;
+	seam_lock_t lock;
+};
+
+/* Module per-LP state. */
+struct seam_lp {
+	uint8_t lp_init_done;           /* TDH.SYS.LP.INIT ran on this LP */
+};
+
+struct seam_module {
+	_Atomic uint32_t state;         /* enum tdx_sys_state */
+	seam_lock_t global_lock;
+	_Atomic uint32_t lps_in_module; /* LPs currently inside a SEAMCALL */
+	_Atomic uint32_t lps_initialized;
+	uint32_t hkid;                  /* global private KeyID (TDH.SYS.CONFIG R8) */
+	uint32_t pkgs_configured;       /* packages done TDH.SYS.KEY.CONFIG */
+	uint8_t *pkg_key_configured;    /* per package */
+	uint32_t n_tdmrs;
+	struct seam_tdmr tdmr[TDX_MAX_TDMRS];
+	uint64_t shutdown_hv;           /* handoff version of TDH.SYS.SHUTDOWN */
+	uint64_t module_hv, min_update_hv;
+	int disabled;                   /* TDH.SYS.DISABLE done */
+};
+
+/* Where a leaf runs: one per SEAMCALL, on the caller's stack. */
+struct seam_ctx {
+	struct tdxsim *s;
+	struct seam_module *m;
+	struct sim_lp *lp;
+	unsigned lp_id;
+	uint16_t leaf;
+	uint8_t version;
+	struct tdx_module_args *r;      /* registers in and out */
+	uint64_t cycles;                /* work charged by the handler */
+	int injected;                   /* the status came from the fault plan */
+};
+
+/* A point where the module draws random numbers (kind TDX_LEAF_F_RND) or
+ * programs a key (TDX_LEAF_F_KEYGEN): the fault plan may make it fail.
+ * Returns the status to fail with, or 0. */
+uint64_t seam_fault(struct seam_ctx *c, uint32_t kind);
+
+typedef uint64_t (*seam_leaf_fn)(struct seam_ctx *c);
+
+/* Module entry from the machine layer: machine checks already passed. */
+uint64_t seam_dispatch(struct tdxsim *s, struct sim_lp *lp, uint64_t rax,
+		       struct tdx_module_args *regs, int *injected, uint64_t *cycles);
+
+int seam_module_init(struct seam_module *m, struct tdxsim *s);
+void seam_module_fini(struct seam_module *m);
+
+static inline uint32_t seam_state(const struct seam_module *m)
+{
+	return atomic_load_explicit(&m->state, memory_order_acquire);
+}
+static inline void seam_set_state(struct seam_module *m, uint32_t st)
+{
+	atomic_store_explicit(&m->state, st, memory_order_release);
+}
+
+/* Declarations of every implemented handler, from the leaf list. */
+#define SEAM_DECL_IMPL(fn) uint64_t fn(struct seam_ctx *c);
+#define SEAM_DECL_NOIMPL(fn)
+#define SEAM_DECL(e, n, s, fn, v, f, impl) SEAM_DECL_##impl(fn)
+TDX_SEAMCALL_LEAVES(SEAM_DECL)
+#undef SEAM_DECL
+
+#endif

@@ -1,0 +1,234 @@
+/* Names, statistics, hooks and module introspection. */
+#include <stdio.h>
+#include <string.h>
+
+#include "seam/pamt.h"
+#include "sim/sim_int.h"
+
+static const struct {
+	const char *name;
+	uint64_t value;
+} status_names[] = {
+#define X(name) { #name, name },
+	TDX_STATUS_MAP(X)
+#undef X
+};
+
+const char *tdx_status_name(uint64_t status)
+{
+	uint64_t hi = status & TDX_STATUS_CLASS_MASK;
+	/* Software class: the whole value is the code. */
+	if (((status >> 40) & 0xFF) == TDX_STATUS_SW_CLASS)
+		hi = status;
+	for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
+		if (status_names[i].value == hi)
+			return status_names[i].name;
+	return "TDX_UNKNOWN_STATUS";
+}
+
+static const char *operand_name(uint32_t op)
+{
+	static const char *const gprs[16] = {
+		"RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
+		"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15",
+	};
+	if (op < 16)
+		return gprs[op];
+	switch (op) {
+	case TDX_OPERAND_ID_TDR: return "TDR";
+	case TDX_OPERAND_ID_TDCX: return "TDCX";
+	case TDX_OPERAND_ID_TDVPR: return "TDVPR";
+	case TDX_OPERAND_ID_TDCS: return "TDCS";
+	case TDX_OPERAND_ID_TDVPS: return "TDVPS";
+	case TDX_OPERAND_ID_SEPT_TREE: return "SEPT_TREE";
+	case TDX_OPERAND_ID_SEPT_ENTRY: return "SEPT_ENTRY";
+	case TDX_OPERAND_ID_TD_EPOCH: return "TD_EPOCH";
+	case TDX_OPERAND_ID_OP_STATE: return "OP_STATE";
+	case TDX_OPERAND_ID_KOT: return "KOT";
+	case TDX_OPERAND_ID_KET: return "KET";
+	case TDX_OPERAND_ID_WBCACHE: return "WBCACHE";
+	case TDX_OPERAND_ID_SYS: return "SYS";
+	case TDX_OPERAND_ID_TDMR: return "TDMR";
+	default: return NULL;
+	}
+}
+
+const char *tdx_status_str(uint64_t status, char *buf, size_t len)
+{
+	const char *name = tdx_status_name(status);
+	uint32_t op = (uint32_t)status;
+	int sw = ((status >> 40) & 0xFF) == TDX_STATUS_SW_CLASS;
+	if (!op || sw) {
+		snprintf(buf, len, "%s (0x%016llx)", name, (unsigned long long)status);
+	} else if ((status & TDX_STATUS_CLASS_MASK) >> 40 == 0x0A ||
+		   ((status >> 40) & 0xFF) == 0x0A) {
+		/* TDMR class: TDMR index / level / second index. */
+		snprintf(buf, len, "%s+0x%x (0x%016llx)", name, op, (unsigned long long)status);
+	} else if (operand_name(op)) {
+		snprintf(buf, len, "%s+%s (0x%016llx)", name, operand_name(op),
+			 (unsigned long long)status);
+	} else {
+		snprintf(buf, len, "%s+0x%x (0x%016llx)", name, op, (unsigned long long)status);
+	}
+	return buf;
+}
+
+tdxsim_err tdxsim_stats_get(tdxsim *s, tdxsim_stats *out)
+{
+	if (!sim_ok(s))
+		return TDXSIM_ERR_HANDLE;
+	if (!out || out->size < sizeof(*out))
+		return sim_error(s, TDXSIM_ERR_VERSION, "tdxsim_stats.size must be sizeof(tdxsim_stats)");
+	memset(out, 0, sizeof(*out));
+	out->size = sizeof(*out);
+	out->seamcalls = atomic_load(&s->stat_calls);
+	out->seamcalls_failed = atomic_load(&s->stat_failed);
+	out->injected = atomic_load(&s->stat_injected);
+	for (unsigned i = 0; i < TDX_SEAMCALL_LEAF_MAX; i++)
+		out->per_leaf[i] = atomic_load(&s->stat_leaf[i]);
+	return TDXSIM_OK;
+}
+
+tdxsim_err tdxsim_hook_seamcall(tdxsim *s, tdxsim_seamcall_hook_fn fn, void *user, unsigned *id)
+{
+	if (!sim_ok(s))
+		return TDXSIM_ERR_HANDLE;
+	if (!fn)
+		return sim_error(s, TDXSIM_ERR_ARG, "hook function is NULL");
+	int n = atomic_load(&s->n_hooks);
+	for (int i = 0; i < TDXSIM_MAX_HOOKS; i++) {
+		if (s->hooks[i].fn)
+			continue;
+		s->hooks[i].user = user;
+		s->hooks[i].fn = fn;
+		if (i >= n)
+			atomic_store_explicit(&s->n_hooks, i + 1, memory_order_release);
+		if (id)
+			*id = (unsigned)i;
+		return TDXSIM_OK;
+	}
+	return sim_error(s, TDXSIM_ERR_NOMEM, "at most %d hooks", TDXSIM_MAX_HOOKS);
+}
+
+tdxsim_err tdxsim_hook_remove(tdxsim *s, unsigned id)
+{
+	if (!sim_ok(s))
+		return TDXSIM_ERR_HANDLE;
+	if (id >= TDXSIM_MAX_HOOKS || !s->hooks[id].fn)
+		return sim_error(s, TDXSIM_ERR_NOENT, "no hook %u", id);
+	s->hooks[id].fn = NULL;
+	return TDXSIM_OK;
+}
+
+enum tdx_sys_state tdxsim_module_state(tdxsim *s)
+{
+	return sim_ok(s) ? (enum tdx_sys_state)seam_state(&s->mod) : TDX_SYSINIT_PENDING;
+}
+
+uint32_t tdxsim_global_keyid(tdxsim *s)
+{
+	return sim_ok(s) ? s->mod.hkid : 0;
+}
+
+tdxsim_err tdxsim_pamt_lookup(tdxsim *s, uint64_t pa, unsigned *type, uint64_t *owner, unsigned *size)
+{
+	if (!sim_ok(s))
+		return TDXSIM_ERR_HANDLE;
+	if (seam_state(&s->mod) < TDX_SYSCONFIG_DONE)
+		return sim_error(s, TDXSIM_ERR_NOENT, "no TDMRs configured");
+	struct seam_tdmr *t = pamt_get_block(&s->mod, pa & ~(TDX_PAGE_SIZE - 1));
+	if (!t)
+		return sim_error(s, TDXSIM_ERR_NOENT, "PA 0x%llx is not in an initialised TDMR block",
+				 (unsigned long long)pa);
+	struct tdx_pamt_entry e;
+	unsigned ps;
+	if (pamt_walk_read(s, t, pa & ~(TDX_PAGE_SIZE - 1), &e, &ps))
+		return sim_error(s, TDXSIM_ERR_STATE, "PAMT entry of 0x%llx is locked",
+				 (unsigned long long)pa);
+	if (type)
+		*type = pamt_type(&e);
+	if (owner)
+		*owner = pamt_owner_pa(&e);
+	if (size)
+		*size = ps;
+	return TDXSIM_OK;
+}
+
+/* ---- Memory access for the embedder ---------------------------------------- */
+
+void *tdxsim_pa_to_ptr(tdxsim *s, uint64_t pa)
+{
+	if (!sim_ok(s) || !phys_mem_contains(&s->mem, pa, 1))
+		return NULL;
+	return phys_mem_ptr(&s->mem, pa);
+}
+
+tdxsim_err tdxsim_ptr_to_pa(tdxsim *s, const void *p, uint64_t *pa)
+{
+	if (!sim_ok(s))
+		return TDXSIM_ERR_HANDLE;
+	const uint8_t *b = p;
+	if (!pa || b < s->mem.base || (uint64_t)(b - s->mem.base) >= s->mem.size)
+		return sim_error(s, TDXSIM_ERR_RANGE, "host pointer %p is not simulated memory", p);
+	*pa = (uint64_t)(b - s->mem.base);
+	return TDXSIM_OK;
+}
+
+static tdxsim_err mem_check(tdxsim *s, uint64_t pa, uint32_t keyid, const void *buf, size_t len)
+{
+	if (!sim_ok(s))
+		return TDXSIM_ERR_HANDLE;
+	if (!buf && len)
+		return sim_error(s, TDXSIM_ERR_ARG, "NULL buffer");
+	if (!phys_mem_contains(&s->mem, pa, len))
+		return sim_error(s, TDXSIM_ERR_RANGE, "[0x%llx, +0x%zx) is outside simulated memory "
+				 "(0x%llx bytes)", (unsigned long long)pa, len,
+				 (unsigned long long)s->mem.size);
+	if (keyid > s->cfg.mktme_keyids + s->cfg.tdx_keyids)
+		return sim_error(s, TDXSIM_ERR_ARG, "KeyID %u does not exist (%u KeyIDs)", keyid,
+				 s->cfg.mktme_keyids + s->cfg.tdx_keyids);
+	return TDXSIM_OK;
+}
+
+static int keyid_private(tdxsim *s, uint32_t keyid)
+{
+	return keyid > s->cfg.mktme_keyids;
+}
+
+/*
+ * Memory-integrity model: a line last written through a private KeyID has its
+ * TD-owner bit set; reading it through a shared KeyID returns zeros, and
+ * writing it through a shared KeyID clears ownership and poisons the line.
+ */
+tdxsim_err tdxsim_mem_read(tdxsim *s, uint64_t pa, uint32_t keyid, void *buf, size_t len)
+{
+	tdxsim_err err = mem_check(s, pa, keyid, buf, len);
+	if (err)
+		return err;
+	memcpy(buf, phys_mem_ptr(&s->mem, pa), len);
+	if (!keyid_private(s, keyid)) {
+		for (size_t i = 0; i < len;) {
+			uint64_t line = (pa + i) / 64;
+			size_t n = 64 - (size_t)((pa + i) % 64);
+			if (n > len - i)
+				n = len - i;
+			if (phys_mem_line_state(&s->mem, line * 64) & PHYS_LINE_TD_OWNER)
+				memset((uint8_t *)buf + i, 0, n);
+			i += n;
+		}
+	}
+	return TDXSIM_OK;
+}
+
+tdxsim_err tdxsim_mem_write(tdxsim *s, uint64_t pa, uint32_t keyid, const void *buf, size_t len)
+{
+	tdxsim_err err = mem_check(s, pa, keyid, buf, len);
+	if (err)
+		return err;
+	memcpy(phys_mem_ptr(&s->mem, pa), buf, len);
+	if (keyid_private(s, keyid))
+		phys_mem_set_owned(&s->mem, pa, len);
+	else
+		phys_mem_write_shared(&s->mem, pa, len);
+	return TDXSIM_OK;
+}

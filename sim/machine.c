@@ -1,0 +1,293 @@
+/* The simulated machine: configuration, topology, lifecycle of the handle. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_int.h"
+
+_Noreturn void sim_bug(const char *file, int line, const char *what)
+{
+	fprintf(stderr, "tdxsim: internal error at %s:%d: %s\n", file, line, what);
+	abort();
+}
+
+tdxsim_err sim_error(tdxsim *s, tdxsim_err err, const char *fmt, ...)
+{
+	if (s && s->magic == TDXSIM_MAGIC) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
+
+unsigned tdxsim_version(void)
+{
+	return TDXSIM_VERSION_HEX;
+}
+
+static const char *const err_names[] = {
+#define X(name, msg) #name,
+	TDXSIM_ERR_MAP(X)
+#undef X
+};
+static const char *const err_msgs[] = {
+#define X(name, msg) msg,
+	TDXSIM_ERR_MAP(X)
+#undef X
+};
+
+const char *tdxsim_strerror(tdxsim_err err)
+{
+	return (unsigned)err < TDXSIM_ERR_COUNT_ ? err_msgs[err] : "unknown tdxsim error";
+}
+
+const char *tdxsim_err_name(tdxsim_err err)
+{
+	return (unsigned)err < TDXSIM_ERR_COUNT_ ? err_names[err] : "TDXSIM_ERR_UNKNOWN";
+}
+
+const char *tdxsim_errmsg(const tdxsim *s)
+{
+	return sim_ok(s) ? s->errmsg : "invalid or closed simulator handle";
+}
+
+static uint32_t bits_for(uint32_t n)
+{
+	uint32_t b = 0;
+	while ((1u << b) < n)
+		b++;
+	return b;
+}
+
+/* Fill in defaults and check the configuration; msg gets the reason. */
+static tdxsim_err resolve_config(const tdxsim_config *in, tdxsim_config *c,
+				 const tdxsim_platform **platp, char *msg, size_t len)
+{
+	if (!in) {
+		memset(c, 0, sizeof(*c));
+		c->size = sizeof(*c);
+	} else {
+		if (in->size < 2 * sizeof(uint32_t)) {
+			snprintf(msg, len, "config.size %u is too small", in->size);
+			return TDXSIM_ERR_VERSION;
+		}
+		if (in->size > sizeof(*c)) {
+			snprintf(msg, len, "config.size %u is larger than this library's %zu "
+				 "(built against a newer tdxsim?)", in->size, sizeof(*c));
+			return TDXSIM_ERR_VERSION;
+		}
+		memset(c, 0, sizeof(*c));
+		memcpy(c, in, in->size);
+		c->size = sizeof(*c);
+	}
+	const char *pname = c->platform ? c->platform : TDXSIM_DEFAULT_PLATFORM;
+	const tdxsim_platform *p = tdxsim_platform_find(pname);
+	if (!p) {
+		snprintf(msg, len, "unknown platform profile '%s' (known: spr, emr, gnr)", pname);
+		return TDXSIM_ERR_ARG;
+	}
+	*platp = p;
+	c->platform = p->name;
+	if (!c->packages)
+		c->packages = p->packages;
+	if (!c->lps_per_package)
+		c->lps_per_package = p->lps_per_package;
+	if (c->packages > TDXSIM_MAX_PKGS || (uint64_t)c->packages * c->lps_per_package > TDXSIM_MAX_LPS) {
+		snprintf(msg, len, "topology %u packages x %u LPs exceeds the limits (%d packages, %d LPs)",
+			 c->packages, c->lps_per_package, TDXSIM_MAX_PKGS, TDXSIM_MAX_LPS);
+		return TDXSIM_ERR_ARG;
+	}
+	if (!c->mktme_keyids && !c->tdx_keyids) {
+		c->mktme_keyids = p->mktme_keyids;
+		c->tdx_keyids = p->tdx_keyids;
+	}
+	if (c->mktme_keyids + c->tdx_keyids >= 2048) {
+		snprintf(msg, len, "KeyID partition %u + %u: at most 2047 KeyIDs",
+			 c->mktme_keyids, c->tdx_keyids);
+		return TDXSIM_ERR_ARG;
+	}
+	if (!c->module_major && !c->module_minor && !c->module_update) {
+		c->module_major = p->module_major;
+		c->module_minor = p->module_minor;
+		c->module_update = p->module_update;
+	}
+	if (!(c->flags & TDXSIM_CFG_FEATURES0_SET))
+		c->tdx_features0 = p->tdx_features0;
+
+	if (c->n_cmrs > TDX_MAX_CMRS) {
+		snprintf(msg, len, "%u CMRs: at most %d", c->n_cmrs, TDX_MAX_CMRS);
+		return TDXSIM_ERR_ARG;
+	}
+	if (!c->n_cmrs) {
+		uint64_t mem = c->mem_bytes ? c->mem_bytes : p->default_mem_bytes;
+		if (mem & (TDX_PAGE_SIZE - 1) || mem < (64ULL << 20)) {
+			snprintf(msg, len, "mem_bytes 0x%llx: must be a 4 KiB multiple of at least 64 MiB",
+				 (unsigned long long)mem);
+			return TDXSIM_ERR_ARG;
+		}
+		uint64_t low = mem < (2ULL << 30) ? mem : (2ULL << 30);
+		c->cmrs[0] = (tdxsim_range){ 0, low };
+		c->n_cmrs = 1;
+		if (mem > low) {
+			c->cmrs[1] = (tdxsim_range){ 4ULL << 30, mem - low };
+			c->n_cmrs = 2;
+		}
+		c->mem_bytes = mem;
+	} else {
+		uint64_t total = 0, prev_end = 0;
+		for (uint32_t i = 0; i < c->n_cmrs; i++) {
+			const tdxsim_range *r = &c->cmrs[i];
+			if (!r->size || (r->base | r->size) & (TDX_PAGE_SIZE - 1) ||
+			    r->base + r->size < r->base || (i && r->base < prev_end)) {
+				snprintf(msg, len, "cmrs[%u] = [0x%llx, +0x%llx): CMRs must be non-empty, "
+					 "4 KiB aligned, ascending and disjoint", i,
+					 (unsigned long long)r->base, (unsigned long long)r->size);
+				return TDXSIM_ERR_ARG;
+			}
+			prev_end = r->base + r->size;
+			total += r->size;
+		}
+		if (c->mem_bytes && c->mem_bytes != total) {
+			snprintf(msg, len, "mem_bytes 0x%llx differs from the CMRs' total 0x%llx",
+				 (unsigned long long)c->mem_bytes, (unsigned long long)total);
+			return TDXSIM_ERR_ARG;
+		}
+		c->mem_bytes = total;
+	}
+	uint64_t top = c->cmrs[c->n_cmrs - 1].base + c->cmrs[c->n_cmrs - 1].size;
+	uint32_t kbits = bits_for(c->mktme_keyids + c->tdx_keyids + 1);
+	if (top > (1ULL << (p->max_pa - kbits))) {
+		snprintf(msg, len, "memory top 0x%llx exceeds the %u physical address bits left "
+			 "below the KeyID bits", (unsigned long long)top, p->max_pa - kbits);
+		return TDXSIM_ERR_ARG;
+	}
+	return TDXSIM_OK;
+}
+
+tdxsim_err tdxsim_open(const tdxsim_config *cfg, tdxsim **out)
+{
+	char msg[256] = "";
+	if (!out)
+		return TDXSIM_ERR_ARG;
+	*out = NULL;
+	tdxsim *s = calloc(1, sizeof(*s));
+	if (!s)
+		return TDXSIM_ERR_NOMEM;
+	tdxsim_err err = resolve_config(cfg, &s->cfg, &s->plat, msg, sizeof(msg));
+	if (err) {
+		fprintf(stderr, "tdxsim_open: %s\n", msg);
+		free(s);
+		return err;
+	}
+	const tdxsim_config *c = &s->cfg;
+	s->costs = tdxsim_costs_for(s->plat->name);
+	s->n_pkgs = c->packages;
+	s->n_lps = c->packages * c->lps_per_package;
+	s->mem_bytes = c->mem_bytes;
+	s->keyid_bits = bits_for(c->mktme_keyids + c->tdx_keyids + 1);
+	s->keyid_shift = s->plat->max_pa - s->keyid_bits;
+	s->lps = calloc(s->n_lps, sizeof(*s->lps));
+	if (!s->lps) {
+		free(s);
+		return TDXSIM_ERR_NOMEM;
+	}
+	for (uint32_t i = 0; i < s->n_lps; i++) {
+		struct sim_lp *lp = &s->lps[i];
+		lp->id = i;
+		lp->pkg = i / c->lps_per_package;
+		atomic_init(&lp->online, 1);
+		lp->rng = c->seed ^ (0xA0761D6478BD642FULL * (i + 1));
+	}
+	uint64_t top = c->cmrs[c->n_cmrs - 1].base + c->cmrs[c->n_cmrs - 1].size;
+	uint64_t span = (top + TDX_1G - 1) & ~(TDX_1G - 1);
+	if (phys_mem_init(&s->mem, span)) {
+		fprintf(stderr, "tdxsim_open: cannot reserve %llu MiB of address space for "
+			"simulated memory\n", (unsigned long long)(span >> 20));
+		free(s->lps);
+		free(s);
+		return TDXSIM_ERR_NOMEM;
+	}
+	s->magic = TDXSIM_MAGIC;
+	if (seam_module_init(&s->mod, s)) {
+		tdxsim_close(s);
+		return TDXSIM_ERR_NOMEM;
+	}
+	*out = s;
+	return TDXSIM_OK;
+}
+
+void tdxsim_close(tdxsim *s)
+{
+	if (!sim_ok(s))
+		return;
+	seam_module_fini(&s->mod);
+	phys_mem_fini(&s->mem);
+	free(s->lps);
+	s->magic = TDXSIM_DEAD;
+	free(s);
+}
+
+tdxsim_err tdxsim_info_get(tdxsim *s, tdxsim_info *o)
+{
+	if (!sim_ok(s))
+		return TDXSIM_ERR_HANDLE;
+	if (!o || o->size < sizeof(*o))
+		return sim_error(s, TDXSIM_ERR_VERSION, "tdxsim_info.size must be sizeof(tdxsim_info)");
+	const tdxsim_config *c = &s->cfg;
+	memset(o, 0, sizeof(*o));
+	o->size = sizeof(*o);
+	o->platform = s->plat;
+	o->packages = c->packages;
+	o->lps_per_package = c->lps_per_package;
+	o->n_lps = s->n_lps;
+	o->mem_bytes = s->mem_bytes;
+	o->pa_space_bytes = c->cmrs[c->n_cmrs - 1].base + c->cmrs[c->n_cmrs - 1].size;
+	o->n_cmrs = c->n_cmrs;
+	memcpy(o->cmrs, c->cmrs, sizeof(o->cmrs));
+	o->max_pa = s->plat->max_pa;
+	o->keyid_bits = s->keyid_bits;
+	o->keyid_shift = s->keyid_shift;
+	o->mktme_keyids = c->mktme_keyids;
+	o->tdx_keyids = c->tdx_keyids;
+	o->first_tdx_keyid = c->mktme_keyids + 1;
+	o->module_major = c->module_major;
+	o->module_minor = c->module_minor;
+	o->module_update = c->module_update;
+	o->tdx_features0 = c->tdx_features0;
+	o->seed = c->seed;
+	o->module_loaded = !(c->flags & TDXSIM_CFG_NO_MODULE);
+	return TDXSIM_OK;
+}
+
+tdxsim_err tdxsim_lp_package(tdxsim *s, unsigned lp, unsigned *pkg)
+{
+	if (!sim_ok(s))
+		return TDXSIM_ERR_HANDLE;
+	if (lp >= s->n_lps || !pkg)
+		return sim_error(s, TDXSIM_ERR_ARG, "LP %u out of range (%u LPs)", lp, s->n_lps);
+	*pkg = s->lps[lp].pkg;
+	return TDXSIM_OK;
+}
+
+tdxsim_err tdxsim_rdmsr(tdxsim *s, unsigned lp, uint32_t msr, uint64_t *val)
+{
+	if (!sim_ok(s))
+		return TDXSIM_ERR_HANDLE;
+	if (lp >= s->n_lps || !val)
+		return sim_error(s, TDXSIM_ERR_ARG, "LP %u out of range (%u LPs)", lp, s->n_lps);
+	switch (msr) {
+	case MSR_IA32_MKTME_KEYID_PARTITIONING:
+		/* EAX = MKTME KeyIDs, EDX = TDX private KeyIDs. */
+		*val = ((uint64_t)s->cfg.tdx_keyids << 32) | s->cfg.mktme_keyids;
+		return TDXSIM_OK;
+	case MSR_IA32_TME_ACTIVATE:
+		/* Locked (0), enabled (1), MK_TME_KEYID_BITS in 35:32. */
+		*val = 0x3ULL | ((uint64_t)s->keyid_bits << 32);
+		return TDXSIM_OK;
+	default:
+		return sim_error(s, TDXSIM_ERR_NOENT, "MSR 0x%x is not modelled", msr);
+	}
+}

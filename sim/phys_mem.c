@@ -1,0 +1,106 @@
+#include "sim/phys_mem.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+static void *reserve(uint64_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Transparent huge pages would commit 2 MiB for every touched 4 KiB. */
+	madvise(p, size, MADV_NOHUGEPAGE);
+	return p;
+}
+
+/*
+ * The whole physical address space is reserved with MAP_NORESERVE: the host
+ * kernel commits a page only when it is first written, so a 1 TiB machine
+ * costs what its software touches.
+ */
+int phys_mem_init(struct phys_mem *m, uint64_t size)
+{
+	memset(m, 0, sizeof(*m));
+	m->base = reserve(size);
+	m->page_meta = reserve(size >> 12);
+	m->line_meta = reserve(size >> 6);
+	m->size = size;
+	if (!m->base || !m->page_meta || !m->line_meta) {
+		phys_mem_fini(m);
+		return -1;
+	}
+	return 0;
+}
+
+void phys_mem_fini(struct phys_mem *m)
+{
+	if (m->base)
+		munmap(m->base, m->size);
+	if (m->page_meta)
+		munmap(m->page_meta, m->size >> 12);
+	if (m->line_meta)
+		munmap(m->line_meta, m->size >> 6);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Make a page MIXED, materialising its line states. */
+static uint8_t *mix(struct phys_mem *m, uint64_t page)
+{
+	uint8_t *lines = &m->line_meta[page << 6];
+	uint8_t p = m->page_meta[page];
+	if (p != PAGE_MIXED) {
+		memset(lines, p == PAGE_OWNED ? PHYS_LINE_TD_OWNER : 0, 64);
+		m->page_meta[page] = PAGE_MIXED;
+	}
+	return lines;
+}
+
+typedef void (*line_fn)(uint8_t *line);
+
+/* Apply: whole pages get page state `whole` (if >= 0), partial pages per line. */
+static void apply(struct phys_mem *m, uint64_t pa, uint64_t len, int whole, line_fn fn)
+{
+	uint64_t end = pa + len;
+	while (pa < end) {
+		uint64_t page = pa >> 12, pend = (page + 1) << 12;
+		if (whole >= 0 && !(pa & 4095) && end >= pend) {
+			if (m->page_meta[page] != whole)
+				m->page_meta[page] = (uint8_t)whole;
+			pa = pend;
+			continue;
+		}
+		uint64_t stop = end < pend ? end : pend;
+		if (whole < 0 && m->page_meta[page] == PAGE_SHARED) {
+			pa = stop;          /* nothing owned here: nothing to change */
+			continue;
+		}
+		uint8_t *lines = mix(m, page);
+		for (uint64_t l = (pa >> 6) & 63; l <= (((stop - 1) >> 6) & 63); l++)
+			fn(&lines[l]);
+		pa = stop;
+	}
+}
+
+static void line_own(uint8_t *l) { *l = PHYS_LINE_TD_OWNER; }
+static void line_clear(uint8_t *l) { *l = 0; }
+static void line_shared_write(uint8_t *l)
+{
+	if (*l & PHYS_LINE_TD_OWNER)
+		*l = PHYS_LINE_POISON;
+}
+
+void phys_mem_set_owned(struct phys_mem *m, uint64_t pa, uint64_t len)
+{
+	apply(m, pa, len, PAGE_OWNED, line_own);
+}
+
+void phys_mem_write_shared(struct phys_mem *m, uint64_t pa, uint64_t len)
+{
+	apply(m, pa, len, -1, line_shared_write);
+}
+
+void phys_mem_clear_state(struct phys_mem *m, uint64_t pa, uint64_t len)
+{
+	apply(m, pa, len, PAGE_SHARED, line_clear);
+}

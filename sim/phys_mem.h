@@ -1,0 +1,61 @@
+/* Sparse simulated physical memory: one reserved host mapping, committed on touch. */
+#ifndef SIM_PHYS_MEM_H
+#define SIM_PHYS_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Memory-integrity state (TDX "TD-owner" bit per 64-byte line, and poison)
+ * is kept in two levels so that whole pages cost one byte:
+ *   page_meta[pa >> 12]: PAGE_SHARED (no line owned), PAGE_OWNED (every line
+ *   owned, none poisoned) or PAGE_MIXED (line_meta is authoritative);
+ *   line_meta[pa >> 6]: PHYS_LINE_* bits, only meaningful for MIXED pages.
+ * Both arrays are reserved like RAM and committed when first written.
+ */
+struct phys_mem {
+	uint8_t *base;          /* host address of PA 0 */
+	uint64_t size;          /* bytes of PA space mapped (a multiple of 1 GiB) */
+	uint8_t *page_meta;
+	uint8_t *line_meta;
+};
+
+#define PAGE_SHARED 0
+#define PAGE_OWNED  1
+#define PAGE_MIXED  2
+
+#define PHYS_LINE_TD_OWNER 0x1  /* last written through a TDX private KeyID */
+#define PHYS_LINE_POISON   0x2  /* integrity failure pending: a TD read is a #MC */
+
+int phys_mem_init(struct phys_mem *m, uint64_t size);
+void phys_mem_fini(struct phys_mem *m);
+
+static inline int phys_mem_contains(const struct phys_mem *m, uint64_t pa, uint64_t len)
+{
+	return pa < m->size && len <= m->size - pa;
+}
+
+static inline void *phys_mem_ptr(const struct phys_mem *m, uint64_t pa)
+{
+	return m->base + pa;
+}
+
+/* PHYS_LINE_* bits of the line holding pa. */
+static inline unsigned phys_mem_line_state(const struct phys_mem *m, uint64_t pa)
+{
+	uint8_t p = m->page_meta[pa >> 12];
+	if (p == PAGE_SHARED)
+		return 0;
+	if (p == PAGE_OWNED)
+		return PHYS_LINE_TD_OWNER;
+	return m->line_meta[pa >> 6];
+}
+
+/* [pa, pa+len) written through a private KeyID: lines become TD-owned, unpoisoned. */
+void phys_mem_set_owned(struct phys_mem *m, uint64_t pa, uint64_t len);
+/* [pa, pa+len) written through a shared KeyID: owned lines lose ownership and are poisoned. */
+void phys_mem_write_shared(struct phys_mem *m, uint64_t pa, uint64_t len);
+/* [pa, pa+len) cleared with MOVDIR64B through a shared KeyID: no owner, no poison. */
+void phys_mem_clear_state(struct phys_mem *m, uint64_t pa, uint64_t len);
+
+#endif

@@ -1,0 +1,92 @@
+/* The simulator handle's layout: private to the library. */
+#ifndef SIM_INT_H
+#define SIM_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "tdxsim/tdxsim.h"
+#include "sim/phys_mem.h"
+#include "seam/module.h"
+#include "models/cost.h"
+
+#define TDXSIM_MAGIC      0x74647873u   /* "tdxs" */
+#define TDXSIM_DEAD       0xdeadbeefu
+#define TDXSIM_MAX_LPS    1024
+#define TDXSIM_MAX_PKGS   16
+#define TDXSIM_MAX_HOOKS  8
+#define TDXSIM_MAX_FAULTS 32
+
+struct sim_lp {
+	unsigned id, pkg;
+	_Atomic int online;
+	_Atomic uint32_t vmx_refs;      /* > 0: CR4.VMXE set, in VMX root operation */
+	_Atomic uint64_t wbinvd_count;
+	_Atomic uint64_t cycles;        /* simulated clock of this LP */
+	uint64_t rng;                   /* per-LP stream: deterministic under threads */
+	struct seam_lp seam;
+};
+
+struct sim_hook {
+	tdxsim_seamcall_hook_fn fn;
+	void *user;
+};
+
+struct sim_fault {
+	tdxsim_fault f;
+	int used;
+	_Atomic uint64_t matched;       /* matching calls seen */
+	_Atomic uint64_t fired;
+};
+
+struct tdxsim {
+	uint32_t magic;
+	tdxsim_config cfg;              /* as resolved (defaults filled in) */
+	const tdxsim_platform *plat;
+	const struct tdxsim_costs *costs;
+	uint32_t n_lps, n_pkgs;
+	uint32_t keyid_bits, keyid_shift;
+	uint64_t mem_bytes;             /* DRAM */
+	struct sim_lp *lps;
+	struct phys_mem mem;
+	struct seam_module mod;
+
+	_Atomic uint64_t seq;
+	_Atomic uint64_t stat_calls, stat_failed, stat_injected;
+	_Atomic uint64_t stat_leaf[TDX_SEAMCALL_LEAF_MAX];
+	struct sim_hook hooks[TDXSIM_MAX_HOOKS];
+	_Atomic int n_hooks;            /* highest used slot + 1 */
+	struct sim_fault faults[TDXSIM_MAX_FAULTS];
+	_Atomic int n_faults;
+
+	char errmsg[256];
+};
+
+/* Record an API error message on the handle; returns err. */
+tdxsim_err sim_error(tdxsim *s, tdxsim_err err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Handle check: non-NULL, open. */
+static inline int sim_ok(const tdxsim *s)
+{
+	return s && s->magic == TDXSIM_MAGIC;
+}
+
+/* splitmix64: the per-LP random stream. */
+static inline uint64_t sim_rng_next(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+/* Fault plan: the status to inject at a point where the module would draw
+ * randomness (kind TDX_LEAF_F_RND) or program a key (TDX_LEAF_F_KEYGEN), or 0. */
+uint64_t sim_fault_check(tdxsim *s, struct sim_lp *lp, unsigned leaf, uint32_t kind);
+
+#define SIM_BUG_ON(cond) do { if (cond) sim_bug(__FILE__, __LINE__, #cond); } while (0)
+_Noreturn void sim_bug(const char *file, int line, const char *what);
+
+#endif
