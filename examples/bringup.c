@@ -16,7 +16,7 @@
 
 struct log {
 	unsigned long counts[TDX_SEAMCALL_LEAF_MAX];
-	unsigned long shown;
+	uint64_t last_rdx;
 };
 
 static void on_seamcall(void *user, const tdxsim_seamcall_event *ev)
@@ -26,14 +26,18 @@ static void on_seamcall(void *user, const tdxsim_seamcall_event *ev)
 	char st[96];
 	if (leaf < TDX_SEAMCALL_LEAF_MAX)
 		log->counts[leaf]++;
-	/* Print every call except the long TDMR.INIT loop, which is summarised. */
-	if (leaf == TDH_SYS_TDMR_INIT && ev->out.rdx % (1ULL << 30) && ev->status == TDX_SUCCESS)
-		return;
-	printf("  #%-5llu LP%-2u %-20s rcx=%#-14llx rdx=%#-14llx -> %s\n",
+	/* Print every call except the long TDMR.INIT loop: only the calls
+	 * after which RDX (next GiB to initialise) moved. */
+	if (leaf == TDH_SYS_TDMR_INIT && ev->status == TDX_SUCCESS) {
+		int moved = ev->out.rdx != log->last_rdx;
+		log->last_rdx = ev->out.rdx;
+		if (!moved)
+			return;
+	}
+	printf("  #%-5llu LP%-2u %-20s rcx=%#-12llx rdx=%#-12llx -> %s, rdx=%#llx\n",
 	       (unsigned long long)ev->seq, ev->lp, tdx_seamcall_leaf_name(ev->rax_in),
 	       (unsigned long long)ev->in.rcx, (unsigned long long)ev->in.rdx,
-	       tdx_status_str(ev->status, st, sizeof(st)));
-	log->shown++;
+	       tdx_status_str(ev->status, st, sizeof(st)), (unsigned long long)ev->out.rdx);
 }
 
 static uint64_t call(unsigned lp, tdxsim *s, uint64_t fn, struct tdx_module_args *a)
@@ -137,6 +141,7 @@ int main(int argc, char **argv)
 		}
 	}
 
+	tdxsim_hook_remove(s, hook);
 	printf("\nModule state: %s\n", tdxsim_module_state(s) == TDX_SYS_READY ? "READY" : "not ready");
 	printf("Module metadata (TDH.SYS.RD):\n");
 	printf("  version           %llu.%llu.%llu\n", (unsigned long long)sys_rd(s, MD_SYS_MAJOR_VERSION),
@@ -166,13 +171,12 @@ int main(int argc, char **argv)
 	printf("  PAMT of PA %#llx: type %u (PT_NDA), size code %u\n",
 	       (unsigned long long)(tdmr[0].base + 0x100000), type, size);
 
-	tdxsim_hook_remove(s, hook);
 	tdxsim_stats st = { .size = sizeof(st) };
 	tdxsim_stats_get(s, &st);
-	printf("\nSEAMCALLs issued: %llu (", (unsigned long long)st.seamcalls);
+	printf("\nSEAMCALLs issued in bring-up: %llu (", (unsigned long long)(st.seamcalls - st.per_leaf[TDH_SYS_RD]));
 	int first = 1;
 	for (unsigned i = 0; i < TDX_SEAMCALL_LEAF_MAX; i++)
-		if (log.counts[i]) {
+		if (log.counts[i] && i != TDH_SYS_RD) {
 			printf("%s%s x%lu", first ? "" : ", ", tdx_seamcall_leaf_name(i), log.counts[i]);
 			first = 0;
 		}

@@ -15,6 +15,9 @@
  *  - TDX_FEATURES0: module 1.5.01's value (bits 0-5, 7, 9-11, 16-19) plus
  *    bit 20 TOPOLOGY_ENUM, which KVM requires (tdx-abi.md section 0).
  *  - PW_MCE: Linux marks SPR and EMR with X86_BUG_TDX_PW_MCE.
+ *  - P-SEAMLDR: the loader generation that ships with each module line
+ *    (1.5 with module 1.5, 2.0 with module 2.0); 16 remaining updates is an
+ *    estimate (the count is a BIOS/loader setting).
  */
 #include <string.h>
 
@@ -34,6 +37,8 @@ static const tdxsim_platform spr = {
 	.default_mem_bytes = 4ULL << 30,
 	.tsc_mhz = 2100,
 	.flags = TDXSIM_PLATFORM_F_PW_MCE,
+	.seamldr_major = 1, .seamldr_minor = 5, .seamldr_update = 0,
+	.seamldr_remaining_updates = 16,
 };
 
 static const tdxsim_platform emr = {
@@ -48,6 +53,8 @@ static const tdxsim_platform emr = {
 	.default_mem_bytes = 4ULL << 30,
 	.tsc_mhz = 2100,
 	.flags = TDXSIM_PLATFORM_F_PW_MCE,
+	.seamldr_major = 1, .seamldr_minor = 5, .seamldr_update = 0,
+	.seamldr_remaining_updates = 16,
 };
 
 static const tdxsim_platform gnr = {
@@ -62,6 +69,8 @@ static const tdxsim_platform gnr = {
 	.default_mem_bytes = 4ULL << 30,
 	.tsc_mhz = 2000,
 	.flags = 0,
+	.seamldr_major = 2, .seamldr_minor = 0, .seamldr_update = 0,
+	.seamldr_remaining_updates = 16,
 };
 
 static const tdxsim_platform *const platforms[] = { &spr, &emr, &gnr, NULL };

@@ -96,7 +96,8 @@ uint64_t seam_dispatch(struct tdxsim *s, struct sim_lp *lp, uint64_t rax,
 
 	*injected = 0;
 	*cycles = k->seamcall_entry + k->seamret;
-	atomic_fetch_add_explicit(&m->lps_in_module, 1, memory_order_acq_rel);
+	atomic_store_explicit(&lp->seam.busy, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
 
 	status = gate(m, rax, &l);
 	if (!l)
@@ -112,6 +113,6 @@ uint64_t seam_dispatch(struct tdxsim *s, struct sim_lp *lp, uint64_t rax,
 	*injected = c.injected;
 	*cycles += (k->leaf_base[leaf] ? k->leaf_base[leaf] : k->leaf_default) + c.cycles;
 out:
-	atomic_fetch_sub_explicit(&m->lps_in_module, 1, memory_order_acq_rel);
+	atomic_store_explicit(&lp->seam.busy, 0, memory_order_release);
 	return status;
 }

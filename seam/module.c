@@ -20,6 +20,16 @@ void seam_module_fini(struct seam_module *m)
 	m->pkg_key_configured = NULL;
 }
 
+unsigned seam_other_lps_busy(struct seam_ctx *c)
+{
+	unsigned n = 0;
+	atomic_thread_fence(memory_order_seq_cst);
+	for (uint32_t i = 0; i < c->s->n_lps; i++)
+		if (i != c->lp_id && atomic_load_explicit(&c->s->lps[i].seam.busy, memory_order_relaxed))
+			n++;
+	return n;
+}
+
 uint64_t seam_fault(struct seam_ctx *c, uint32_t kind)
 {
 	uint64_t st = sim_fault_check(c->s, c->lp, c->leaf, kind);

@@ -35,12 +35,12 @@ struct seam_tdmr {
 /* Module per-LP state. */
 struct seam_lp {
 	uint8_t lp_init_done;           /* TDH.SYS.LP.INIT ran on this LP */
+	_Atomic uint8_t busy;           /* inside a SEAMCALL (the module's lp_is_busy) */
 };
 
 struct seam_module {
 	_Atomic uint32_t state;         /* enum tdx_sys_state */
 	seam_lock_t global_lock;
-	_Atomic uint32_t lps_in_module; /* LPs currently inside a SEAMCALL */
 	_Atomic uint32_t lps_initialized;
 	uint32_t hkid;                  /* global private KeyID (TDH.SYS.CONFIG R8) */
 	uint32_t pkgs_configured;       /* packages done TDH.SYS.KEY.CONFIG */
@@ -70,13 +70,35 @@ struct seam_ctx {
  * Returns the status to fail with, or 0. */
 uint64_t seam_fault(struct seam_ctx *c, uint32_t kind);
 
+/* The module's global lock, as the leaves take it (a planned SYS_BUSY fault
+ * fails the acquisition). */
+static inline bool seam_global_lock_ex(struct seam_ctx *c)
+{
+	return !seam_fault(c, TDX_LEAF_F_SYSLOCK) && seam_lock_try_ex(&c->m->global_lock);
+}
+static inline bool seam_global_lock_sh(struct seam_ctx *c)
+{
+	return !seam_fault(c, TDX_LEAF_F_SYSLOCK) && seam_lock_try_sh(&c->m->global_lock);
+}
+/* An operand lock (a planned OPERAND_BUSY fault fails the acquisition). */
+static inline bool seam_op_lock_ex(struct seam_ctx *c, seam_lock_t *l)
+{
+	return !seam_fault(c, TDX_LEAF_F_OPLOCK) && seam_lock_try_ex(l);
+}
+
 typedef uint64_t (*seam_leaf_fn)(struct seam_ctx *c);
 
 /* Module entry from the machine layer: machine checks already passed. */
 uint64_t seam_dispatch(struct tdxsim *s, struct sim_lp *lp, uint64_t rax,
 		       struct tdx_module_args *regs, int *injected, uint64_t *cycles);
 
+/* SEAMCALLs with RAX bit 63 set go to the P-SEAMLDR (seam/seamldr.c). */
+uint64_t seamldr_dispatch(struct tdxsim *s, struct sim_lp *lp, uint64_t rax,
+			  struct tdx_module_args *regs, uint64_t *cycles);
+
 int seam_module_init(struct seam_module *m, struct tdxsim *s);
+/* LPs other than the caller currently inside a SEAMCALL. */
+unsigned seam_other_lps_busy(struct seam_ctx *c);
 void seam_module_fini(struct seam_module *m);
 
 static inline uint32_t seam_state(const struct seam_module *m)

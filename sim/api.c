@@ -81,11 +81,14 @@ tdxsim_err tdxsim_stats_get(tdxsim *s, tdxsim_stats *out)
 		return sim_error(s, TDXSIM_ERR_VERSION, "tdxsim_stats.size must be sizeof(tdxsim_stats)");
 	memset(out, 0, sizeof(*out));
 	out->size = sizeof(*out);
-	out->seamcalls = atomic_load(&s->stat_calls);
-	out->seamcalls_failed = atomic_load(&s->stat_failed);
-	out->injected = atomic_load(&s->stat_injected);
-	for (unsigned i = 0; i < TDX_SEAMCALL_LEAF_MAX; i++)
-		out->per_leaf[i] = atomic_load(&s->stat_leaf[i]);
+	for (unsigned l = 0; l < s->n_lps; l++) {
+		struct sim_lp *lp = &s->lps[l];
+		out->seamcalls += atomic_load_explicit(&lp->stat_calls, memory_order_relaxed);
+		out->seamcalls_failed += atomic_load_explicit(&lp->stat_failed, memory_order_relaxed);
+		out->injected += atomic_load_explicit(&lp->stat_injected, memory_order_relaxed);
+		for (unsigned i = 0; i < TDX_SEAMCALL_LEAF_MAX; i++)
+			out->per_leaf[i] += atomic_load_explicit(&lp->stat_leaf[i], memory_order_relaxed);
+	}
 	return TDXSIM_OK;
 }
 

@@ -12,6 +12,10 @@ static uint32_t fault_flag(uint64_t status)
 		return TDX_LEAF_F_RND;
 	if (status == TDX_KEY_GENERATION_FAILED)
 		return TDX_LEAF_F_KEYGEN;
+	if (status == TDX_SYS_BUSY)
+		return TDX_LEAF_F_SYSLOCK;
+	if (status == TDX_OPERAND_BUSY)
+		return TDX_LEAF_F_OPLOCK;
 	return 0;
 }
 
@@ -35,8 +39,9 @@ tdxsim_err tdxsim_fault_add(tdxsim *s, const tdxsim_fault *f, unsigned *id)
 		return sim_error(s, TDXSIM_ERR_VERSION, "tdxsim_fault.size must be sizeof(tdxsim_fault)");
 	uint32_t need = fault_flag(f->status);
 	if (!need)
-		return sim_error(s, TDXSIM_ERR_ARG, "cannot inject status 0x%016llx: only "
-				 "TDX_RND_NO_ENTROPY and TDX_KEY_GENERATION_FAILED are injectable",
+		return sim_error(s, TDXSIM_ERR_ARG, "cannot inject status 0x%016llx: injectable "
+				 "statuses are TDX_RND_NO_ENTROPY, TDX_KEY_GENERATION_FAILED, "
+				 "TDX_SYS_BUSY and TDX_OPERAND_BUSY (operand id added by the leaf)",
 				 (unsigned long long)f->status);
 	if (f->leaf >= 0) {
 		int defined;

@@ -175,23 +175,25 @@ uint64_t tdxsim_seamcall(tdxsim *s, unsigned lpid, uint64_t rax, struct tdx_modu
 		/* SEAMCALL outside VMX operation: #UD. */
 		status = TDX_SEAMCALL_UD;
 		cycles = 50;
-	} else if ((s->cfg.flags & TDXSIM_CFG_NO_MODULE) || (rax & TDX_SEAMLDR_BIT)) {
-		/* No SEAM range loaded (or no P-SEAMLDR model yet): VMfailInvalid. */
+	} else if (s->cfg.flags & TDXSIM_CFG_NO_MODULE) {
+		/* No SEAM range loaded: VMfailInvalid. */
 		status = TDX_SEAMCALL_VMFAILINVALID;
 		cycles = 100;
+	} else if (rax & TDX_SEAMLDR_BIT) {
+		status = seamldr_dispatch(s, lp, rax, regs, &cycles);
 	} else {
 		status = seam_dispatch(s, lp, rax, regs, &injected, &cycles);
 	}
 	atomic_store_explicit(&lp->cycles, start + cycles, memory_order_relaxed);
 
-	atomic_fetch_add_explicit(&s->stat_calls, 1, memory_order_relaxed);
+	sim_count(&lp->stat_calls);
 	if (status & TDX_STATUS_ERROR_BIT)
-		atomic_fetch_add_explicit(&s->stat_failed, 1, memory_order_relaxed);
+		sim_count(&lp->stat_failed);
 	if (injected)
-		atomic_fetch_add_explicit(&s->stat_injected, 1, memory_order_relaxed);
+		sim_count(&lp->stat_injected);
 	uint64_t leaf = rax & TDX_LEAF_MASK;
 	if (!(rax & TDX_SEAMLDR_BIT) && leaf < TDX_SEAMCALL_LEAF_MAX)
-		atomic_fetch_add_explicit(&s->stat_leaf[leaf], 1, memory_order_relaxed);
+		sim_count(&lp->stat_leaf[leaf]);
 	emit_event(s, lp, rax, &in, regs, status, start, cycles, injected);
 	return status;
 }

@@ -26,7 +26,17 @@ struct sim_lp {
 	_Atomic uint64_t cycles;        /* simulated clock of this LP */
 	uint64_t rng;                   /* per-LP stream: deterministic under threads */
 	struct seam_lp seam;
+	/* Counters: written only by the thread driving this LP (one at a
+	 * time), read by anyone: relaxed atomics, no read-modify-write. */
+	_Atomic uint64_t stat_calls, stat_failed, stat_injected;
+	_Atomic uint64_t stat_leaf[TDX_SEAMCALL_LEAF_MAX];
 };
+
+static inline void sim_count(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
 
 struct sim_hook {
 	tdxsim_seamcall_hook_fn fn;
@@ -53,8 +63,6 @@ struct tdxsim {
 	struct seam_module mod;
 
 	_Atomic uint64_t seq;
-	_Atomic uint64_t stat_calls, stat_failed, stat_injected;
-	_Atomic uint64_t stat_leaf[TDX_SEAMCALL_LEAF_MAX];
 	struct sim_hook hooks[TDXSIM_MAX_HOOKS];
 	_Atomic int n_hooks;            /* highest used slot + 1 */
 	struct sim_fault faults[TDXSIM_MAX_FAULTS];

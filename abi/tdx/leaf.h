@@ -24,11 +24,17 @@
 #define TDX_LEAF_F_KEYGEN      0x08u
 /* Migration leaf (out of tdxsim's scope so far). */
 #define TDX_LEAF_F_MIG         0x10u
+/* Takes the module's global lock: may return TDX_SYS_BUSY. */
+#define TDX_LEAF_F_SYSLOCK     0x20u
+/* Takes an operand lock: may return TDX_OPERAND_BUSY + operand id. */
+#define TDX_LEAF_F_OPLOCK      0x40u
 
 #define TDX_PRE  TDX_LEAF_F_PRE_READY
 #define TDX_RND  TDX_LEAF_F_RND
 #define TDX_KEY  TDX_LEAF_F_KEYGEN
 #define TDX_MIG  TDX_LEAF_F_MIG
+#define TDX_SLK  TDX_LEAF_F_SYSLOCK
+#define TDX_OLK  TDX_LEAF_F_OPLOCK
 
 #define TDX_SEAMCALL_LEAVES(X) \
 	X(TDH_VP_ENTER,             0, "TDH.VP.ENTER",             tdh_vp_enter,             0x1, 0, NOIMPL) \
@@ -55,19 +61,19 @@
 	X(TDH_MNG_INIT,            21, "TDH.MNG.INIT",             tdh_mng_init,             0x1, TDX_RND, NOIMPL) \
 	X(TDH_VP_INIT,             22, "TDH.VP.INIT",              tdh_vp_init,              0x3, 0, NOIMPL) \
 	X(TDH_MEM_PAGE_PROMOTE,    23, "TDH.MEM.PAGE.PROMOTE",     tdh_mem_page_promote,     0x3, 0, NOIMPL) \
-	X(TDH_PHYMEM_PAGE_RDMD,    24, "TDH.PHYMEM.PAGE.RDMD",     tdh_phymem_page_rdmd,     0x1, 0, IMPL) \
+	X(TDH_PHYMEM_PAGE_RDMD,    24, "TDH.PHYMEM.PAGE.RDMD",     tdh_phymem_page_rdmd,     0x1, TDX_OLK, IMPL) \
 	X(TDH_MEM_SEPT_RD,         25, "TDH.MEM.SEPT.RD",          tdh_mem_sept_rd,          0x1, 0, NOIMPL) \
 	X(TDH_VP_RD,               26, "TDH.VP.RD",                tdh_vp_rd,                0x3, 0, NOIMPL) \
 	X(TDH_MNG_KEY_RECLAIMID,   27, "TDH.MNG.KEY.RECLAIMID",    tdh_mng_key_reclaimid,    0x1, 0, NOIMPL) \
 	X(TDH_PHYMEM_PAGE_RECLAIM, 28, "TDH.PHYMEM.PAGE.RECLAIM",  tdh_phymem_page_reclaim,  0x1, 0, NOIMPL) \
 	X(TDH_MEM_PAGE_REMOVE,     29, "TDH.MEM.PAGE.REMOVE",      tdh_mem_page_remove,      0x1, 0, NOIMPL) \
 	X(TDH_MEM_SEPT_REMOVE,     30, "TDH.MEM.SEPT.REMOVE",      tdh_mem_sept_remove,      0x3, 0, NOIMPL) \
-	X(TDH_SYS_KEY_CONFIG,      31, "TDH.SYS.KEY.CONFIG",       tdh_sys_key_config,       0x1, TDX_PRE | TDX_KEY, IMPL) \
+	X(TDH_SYS_KEY_CONFIG,      31, "TDH.SYS.KEY.CONFIG",       tdh_sys_key_config,       0x1, TDX_PRE | TDX_KEY | TDX_SLK | TDX_OLK, IMPL) \
 	X(TDH_SYS_INFO,            32, "TDH.SYS.INFO",             tdh_sys_info,             0x1, TDX_PRE, IMPL) \
-	X(TDH_SYS_INIT,            33, "TDH.SYS.INIT",             tdh_sys_init,             0x1, TDX_PRE | TDX_RND, IMPL) \
+	X(TDH_SYS_INIT,            33, "TDH.SYS.INIT",             tdh_sys_init,             0x1, TDX_PRE | TDX_RND | TDX_SLK, IMPL) \
 	X(TDH_SYS_RD,              34, "TDH.SYS.RD",               tdh_sys_rd,               0x1, TDX_PRE, IMPL) \
-	X(TDH_SYS_LP_INIT,         35, "TDH.SYS.LP.INIT",          tdh_sys_lp_init,          0x1, TDX_PRE | TDX_RND, IMPL) \
-	X(TDH_SYS_TDMR_INIT,       36, "TDH.SYS.TDMR.INIT",        tdh_sys_tdmr_init,        0x1, 0, IMPL) \
+	X(TDH_SYS_LP_INIT,         35, "TDH.SYS.LP.INIT",          tdh_sys_lp_init,          0x1, TDX_PRE | TDX_RND | TDX_SLK, IMPL) \
+	X(TDH_SYS_TDMR_INIT,       36, "TDH.SYS.TDMR.INIT",        tdh_sys_tdmr_init,        0x1, TDX_OLK, IMPL) \
 	X(TDH_SYS_RDALL,           37, "TDH.SYS.RDALL",            tdh_sys_rdall,            0x1, TDX_PRE, IMPL) \
 	X(TDH_MEM_TRACK,           38, "TDH.MEM.TRACK",            tdh_mem_track,            0x1, 0, NOIMPL) \
 	X(TDH_MEM_RANGE_UNBLOCK,   39, "TDH.MEM.RANGE.UNBLOCK",    tdh_mem_range_unblock,    0x1, 0, NOIMPL) \
@@ -76,16 +82,16 @@
 	X(TDH_MEM_SEPT_WR,         42, "TDH.MEM.SEPT.WR",          tdh_mem_sept_wr,          0x1, 0, NOIMPL) \
 	X(TDH_VP_WR,               43, "TDH.VP.WR",                tdh_vp_wr,                0x1, 0, NOIMPL) \
 	X(TDH_SYS_LP_SHUTDOWN,     44, "TDH.SYS.LP.SHUTDOWN",      tdh_sys_lp_shutdown,      0x1, TDX_PRE | TDX_LEAF_F_POST_SHUTDOWN, IMPL) \
-	X(TDH_SYS_CONFIG,          45, "TDH.SYS.CONFIG",           tdh_sys_config,           0x1, TDX_PRE, IMPL) \
+	X(TDH_SYS_CONFIG,          45, "TDH.SYS.CONFIG",           tdh_sys_config,           0x1, TDX_PRE | TDX_SLK, IMPL) \
 	X(TDH_SERVTD_BIND,         48, "TDH.SERVTD.BIND",          tdh_servtd_bind,          0x1, 0, NOIMPL) \
 	X(TDH_SERVTD_PREBIND,      49, "TDH.SERVTD.PREBIND",       tdh_servtd_prebind,       0x1, 0, NOIMPL) \
-	X(TDH_SYS_SHUTDOWN,        52, "TDH.SYS.SHUTDOWN",         tdh_sys_shutdown,         0x1, 0, IMPL) \
+	X(TDH_SYS_SHUTDOWN,        52, "TDH.SYS.SHUTDOWN",         tdh_sys_shutdown,         0x1, TDX_SLK, IMPL) \
 	X(TDH_SYS_UPDATE,          53, "TDH.SYS.UPDATE",           tdh_sys_update,           0x1, TDX_PRE, NOIMPL) \
 	X(TDH_EXPORT_ABORT,        64, "TDH.EXPORT.ABORT",         tdh_export_abort,         0x1, TDX_MIG, NOIMPL) \
 	X(TDH_EXPORT_BLOCKW,       65, "TDH.EXPORT.BLOCKW",        tdh_export_blockw,        0x1, TDX_MIG, NOIMPL) \
 	X(TDH_EXPORT_RESTORE,      66, "TDH.EXPORT.RESTORE",       tdh_export_restore,       0x1, TDX_MIG, NOIMPL) \
 	X(TDH_EXPORT_MEM,          68, "TDH.EXPORT.MEM",           tdh_export_mem,           0x1, TDX_MIG, NOIMPL) \
-	X(TDH_SYS_DISABLE,         69, "TDH.SYS.DISABLE",          tdh_sys_disable,          0x1, TDX_PRE | TDX_LEAF_F_POST_SHUTDOWN, IMPL) \
+	X(TDH_SYS_DISABLE,         69, "TDH.SYS.DISABLE",          tdh_sys_disable,          0x1, TDX_PRE | TDX_LEAF_F_POST_SHUTDOWN | TDX_SLK, IMPL) \
 	X(TDH_EXPORT_PAUSE,        70, "TDH.EXPORT.PAUSE",         tdh_export_pause,         0x1, TDX_MIG, NOIMPL) \
 	X(TDH_EXPORT_TRACK,        71, "TDH.EXPORT.TRACK",         tdh_export_track,         0x1, TDX_MIG, NOIMPL) \
 	X(TDH_EXPORT_STATE_IMMUTABLE, 72, "TDH.EXPORT.STATE.IMMUTABLE", tdh_export_state_immutable, 0x1, TDX_MIG, NOIMPL) \

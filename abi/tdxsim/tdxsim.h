@@ -48,6 +48,9 @@ typedef struct tdxsim_platform {
 	uint64_t default_mem_bytes; /* DRAM when the config gives none */
 	uint32_t tsc_mhz;           /* nominal TSC frequency */
 	uint32_t flags;             /* TDXSIM_PLATFORM_F_* */
+	/* P-SEAMLDR version and remaining module updates (SEAMLDR.INFO). */
+	uint16_t seamldr_major, seamldr_minor, seamldr_update;
+	uint32_t seamldr_remaining_updates;
 } tdxsim_platform;
 
 /* CPU has the partial-write machine-check erratum (Linux X86_BUG_TDX_PW_MCE). */
@@ -242,17 +245,19 @@ TDXSIM_API tdxsim_err tdxsim_stats_get(tdxsim *s, tdxsim_stats *out);
 /* ---- Fault injection ----------------------------------------------------- */
 
 /*
- * A seeded, deterministic fault: make the module return `status` instead of
- * running a leaf. Which statuses a leaf may produce follows the module
- * (RND_NO_ENTROPY on leaves that draw random numbers, KEY_GENERATION_FAILED
- * on key-programming leaves); others are refused with TDXSIM_ERR_ARG.
+ * A seeded, deterministic fault: the module fails at the point where the real
+ * one can: RND_NO_ENTROPY where it draws random numbers, KEY_GENERATION_FAILED
+ * where it programs a key, SYS_BUSY where it takes the global lock, and
+ * OPERAND_BUSY (+ the operand id of that lock) where it locks an operand.
+ * A status the chosen leaf can never return is refused with TDXSIM_ERR_ARG.
  * A call matches when its leaf and LP match; it fires on the matching calls
  * numbered [nth, nth + count) (1-based; count 0 = for ever), or, with nth 0,
  * with the given probability per matching call (per-LP seeded RNG).
  */
 typedef struct tdxsim_fault {
 	uint32_t size;                  /* sizeof(tdxsim_fault) */
-	uint64_t status;                /* TDX_RND_NO_ENTROPY, TDX_KEY_GENERATION_FAILED */
+	uint64_t status;                /* TDX_RND_NO_ENTROPY, TDX_KEY_GENERATION_FAILED,
+					   TDX_SYS_BUSY, TDX_OPERAND_BUSY (no operand bits) */
 	int32_t leaf;                   /* leaf number, or -1 for any leaf that can */
 	int32_t lp;                     /* LP, or -1 for any */
 	uint64_t nth;

@@ -19,7 +19,9 @@ uint64_t tdh_phymem_page_rdmd(struct seam_ctx *c)
 		return tdx_status_op(TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_ID_RCX);
 	struct tdx_pamt_entry e;
 	unsigned ps;
-	uint64_t status = pamt_walk_read(c->s, t, pa, &e, &ps);
+	uint64_t status = seam_fault(c, TDX_LEAF_F_OPLOCK);
+	if (!status)
+		status = pamt_walk_read(c->s, t, pa, &e, &ps);
 	if (status)
 		return tdx_status_op(status, TDX_OPERAND_ID_RCX);
 	unsigned type = pamt_type(&e);

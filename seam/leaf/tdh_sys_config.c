@@ -173,7 +173,7 @@ uint64_t tdh_sys_config(struct seam_ctx *c)
 	uint64_t array_pa = c->r->rcx, count = c->r->rdx, hkid = c->r->r8;
 	uint64_t status;
 
-	if (!seam_lock_try_ex(&m->global_lock))
+	if (!seam_global_lock_ex(c))
 		return TDX_SYS_BUSY;
 	if (seam_state(m) != TDX_SYSINIT_DONE ||
 	    atomic_load(&m->lps_initialized) < s->n_lps) {

@@ -13,9 +13,9 @@ uint64_t tdh_sys_disable(struct seam_ctx *c)
 {
 	struct seam_module *m = c->m;
 
-	if (!seam_lock_try_ex(&m->global_lock))
+	if (!seam_global_lock_ex(c))
 		return TDX_SYS_BUSY;
-	if (atomic_load(&m->lps_in_module) > 1) {
+	if (seam_other_lps_busy(c)) {
 		seam_unlock_ex(&m->global_lock);
 		return TDX_SYS_BUSY;
 	}

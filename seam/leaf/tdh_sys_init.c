@@ -10,7 +10,7 @@ uint64_t tdh_sys_init(struct seam_ctx *c)
 	/* Outputs are zeroed on entry. */
 	c->r->rcx = c->r->rdx = c->r->r8 = c->r->r9 = c->r->r10 = 0;
 
-	if (!seam_lock_try_ex(&m->global_lock))
+	if (!seam_global_lock_ex(c))
 		return TDX_SYS_BUSY;
 	if (attributes) {
 		/* Every SYS attribute bit is reserved. */

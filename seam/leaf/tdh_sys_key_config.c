@@ -12,7 +12,7 @@ uint64_t tdh_sys_key_config(struct seam_ctx *c)
 	unsigned pkg = c->lp->pkg;
 	uint64_t status;
 
-	if (!seam_lock_try_ex(&m->global_lock))
+	if (!seam_global_lock_ex(c))
 		return TDX_SYS_BUSY;
 	if (seam_state(m) != TDX_SYSCONFIG_DONE) {
 		status = TDX_SYS_KEY_CONFIG_NOT_PENDING;
@@ -26,6 +26,11 @@ uint64_t tdh_sys_key_config(struct seam_ctx *c)
 	status = seam_fault(c, TDX_LEAF_F_KEYGEN);
 	if (status)
 		goto out;
+	/* PCONFIG may find the key-programming engine busy. */
+	if (seam_fault(c, TDX_LEAF_F_OPLOCK)) {
+		status = tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_KET);
+		goto out;
+	}
 
 	/* ALL CHECKS PASSED */
 	m->pkg_key_configured[pkg] = 1;

@@ -13,7 +13,7 @@ uint64_t tdh_sys_lp_init(struct seam_ctx *c)
 
 	c->r->rcx = c->r->rdx = c->r->r8 = 0;
 
-	if (!seam_lock_try_sh(&m->global_lock))
+	if (!seam_global_lock_sh(c))
 		return TDX_SYS_BUSY;
 	uint32_t st = seam_state(m);
 	if (st != TDX_SYSINIT_DONE && st != TDX_SYS_READY) {

@@ -14,10 +14,10 @@ uint64_t tdh_sys_shutdown(struct seam_ctx *c)
 
 	if (hv < m->min_update_hv || hv > m->module_hv || (no_downgrade && hv != m->module_hv))
 		return tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX);
-	if (!seam_lock_try_ex(&m->global_lock))
+	if (!seam_global_lock_ex(c))
 		return TDX_SYS_BUSY;
 	seam_set_state(m, TDX_SYS_SHUTDOWN_STATE);
-	if (atomic_load(&m->lps_in_module) > 1) {
+	if (seam_other_lps_busy(c)) {
 		seam_set_state(m, TDX_SYS_READY);
 		seam_unlock_ex(&m->global_lock);
 		return TDX_SYS_BUSY;

@@ -20,7 +20,7 @@ uint64_t tdh_sys_tdmr_init(struct seam_ctx *c)
 			t = &m->tdmr[i];
 	if (!t)
 		return tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX);
-	if (!seam_lock_try_ex(&t->lock))
+	if (!seam_op_lock_ex(c, &t->lock))
 		return tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_RCX);
 	uint64_t off = atomic_load(&t->init_off);
 	uint64_t status = TDX_SUCCESS;
