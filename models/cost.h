@@ -10,7 +10,6 @@
 #include "tdx/leaf.h"
 
 struct tdxsim_costs {
-	const char *platform;
 	uint32_t seamcall_entry;        /* SEAMCALL: VMX root -> SEAM root */
 	uint32_t seamret;               /* SEAMRET back */
 	uint32_t leaf_base[TDX_SEAMCALL_LEAF_MAX]; /* fixed work per leaf (0: default) */

@@ -1,5 +1,3 @@
-#include <string.h>
-
 #include "models/cost.h"
 
 /*
@@ -18,52 +16,8 @@
  */
 #define LEAF(name, cycles) [name] = cycles
 
-static const struct tdxsim_costs spr_costs = {
-	.platform = "spr",
-	.seamcall_entry = 600,
-	.seamret = 600,
-	.leaf_default = 2000,
-	.pamt_entry_init = 15,
-	.metadata_field = 60,
-	.leaf_base = {
-		LEAF(TDH_SYS_KEY_CONFIG, 731),
-		LEAF(TDH_SYS_TDMR_INIT, 200),
-		LEAF(TDH_SYS_RD, 150),
-		LEAF(TDH_SYS_RDALL, 400),
-		LEAF(TDH_SYS_INIT, 5000),
-		LEAF(TDH_SYS_LP_INIT, 3000),
-		LEAF(TDH_SYS_CONFIG, 4000),
-		LEAF(TDH_MNG_CREATE, 3518),
-		LEAF(TDH_VP_ENTER, 3357),
-		LEAF(TDH_VP_INIT, 4695),
-		LEAF(TDH_MEM_SEPT_ADD, 6314),
-	},
-};
-
-static const struct tdxsim_costs emr_costs = {
-	.platform = "emr",
-	.seamcall_entry = 600,
-	.seamret = 600,
-	.leaf_default = 2000,
-	.pamt_entry_init = 15,
-	.metadata_field = 60,
-	.leaf_base = {
-		LEAF(TDH_SYS_KEY_CONFIG, 731),
-		LEAF(TDH_SYS_TDMR_INIT, 200),
-		LEAF(TDH_SYS_RD, 150),
-		LEAF(TDH_SYS_RDALL, 400),
-		LEAF(TDH_SYS_INIT, 5000),
-		LEAF(TDH_SYS_LP_INIT, 3000),
-		LEAF(TDH_SYS_CONFIG, 4000),
-		LEAF(TDH_MNG_CREATE, 3518),
-		LEAF(TDH_VP_ENTER, 3357),
-		LEAF(TDH_VP_INIT, 4695),
-		LEAF(TDH_MEM_SEPT_ADD, 6314),
-	},
-};
-
-static const struct tdxsim_costs gnr_costs = {
-	.platform = "gnr",
+/* One table for SPR, EMR and GNR until calibration gives them their own numbers. */
+static const struct tdxsim_costs xeon_costs = {
 	.seamcall_entry = 600,
 	.seamret = 600,
 	.leaf_default = 2000,
@@ -86,9 +40,6 @@ static const struct tdxsim_costs gnr_costs = {
 
 const struct tdxsim_costs *tdxsim_costs_for(const char *platform)
 {
-	if (platform && !strcmp(platform, "emr"))
-		return &emr_costs;
-	if (platform && !strcmp(platform, "gnr"))
-		return &gnr_costs;
-	return &spr_costs;
+	(void)platform;
+	return &xeon_costs;
 }

@@ -275,8 +275,18 @@ uint64_t md_sys_read(struct tdxsim *s, uint64_t id, uint64_t *val, uint64_t *nex
  * Metadata list (TDH.SYS.RDALL): header {u16 list_buff_size (incl. header),
  * u16 num_sequences, u32 0}, then sequences: an 8-byte sequence header (first
  * field id with LAST_ELEMENT_IN_FIELD and LAST_FIELD_IN_SEQUENCE filled in)
- * followed by one 8-byte value per element. Whole fields only.
+ * followed by one 8-byte value per element. A sequence goes on while the
+ * next table entry has the same class, element size and elements per field
+ * and continues the field codes. Whole fields only.
  */
+static int continues(unsigned i)
+{
+	const struct md_sys_field *a = &fields[i], *b = &fields[i + 1];
+	return MD_CLASS(a->id) == MD_CLASS(b->id) && MD_ELEM_SIZE(a->id) == MD_ELEM_SIZE(b->id) &&
+	       a->num_elem == b->num_elem &&
+	       MD_FIELD_CODE(b->id) == MD_FIELD_CODE(a->id) + (uint64_t)a->num_fields * a->num_elem;
+}
+
 uint64_t md_sys_dump(struct tdxsim *s, uint64_t id, uint8_t *page, uint64_t *next)
 {
 	*next = MD_FIELD_ID_NULL;
@@ -289,46 +299,46 @@ uint64_t md_sys_dump(struct tdxsim *s, uint64_t id, uint8_t *page, uint64_t *nex
 			return TDX_METADATA_FIELD_ID_INCORRECT;
 		i = (unsigned)k;
 	}
-	uint64_t used = 8;
-	uint16_t nseq = 0;
 	uint64_t *out = (uint64_t *)page;
+	unsigned used = 8, nseq = 0;
+	uint64_t status = TDX_SUCCESS;
 	memset(page, 0, 8);
-	/* Every table entry is one sequence of num_fields fields. */
 	while (i < N_FIELDS) {
-		const struct md_sys_field *f = &fields[i];
-		unsigned total = (unsigned)f->num_fields * f->num_elem;
-		unsigned nf = (total - e) / f->num_elem;
-		if (used + 8 + 8ULL * f->num_elem > 4096) {
+		unsigned ne = fields[i].num_elem;
+		if (used + 8 + 8 * ne > 4096) {
 			*next = elem_id((int)i, e);
-			goto overflow;
+			status = TDX_METADATA_LIST_OVERFLOW;
+			break;
 		}
-		/* As many whole fields as fit. */
-		unsigned fit = (unsigned)((4096 - used - 8) / (8ULL * f->num_elem));
-		if (fit < nf)
-			nf = fit;
+		unsigned hdr_at = used / 8, nfields = 0;
 		uint64_t hdr = elem_id((int)i, e);
-		hdr |= (uint64_t)(f->num_elem - 1) << 34;
-		hdr |= (uint64_t)(nf - 1) << 38;
-		out[used / 8] = hdr;
 		used += 8;
-		for (unsigned k = 0; k < nf * f->num_elem; k++) {
-			out[used / 8] = elem_value(s, (int)i, e + k);
-			used += 8;
+		for (;;) {
+			unsigned total = (unsigned)fields[i].num_fields * ne;
+			while (e < total && used + 8 * ne <= 4096) {
+				for (unsigned k = 0; k < ne; k++)
+					out[used / 8 + k] = elem_value(s, (int)i, e + k);
+				used += 8 * ne;
+				e += ne;
+				nfields++;
+			}
+			if (e < total) {
+				*next = elem_id((int)i, e);
+				status = TDX_METADATA_LIST_OVERFLOW;
+				break;
+			}
+			int more = i + 1 < N_FIELDS && continues(i);
+			i++;
+			e = 0;
+			if (!more)
+				break;
 		}
+		out[hdr_at] = hdr | (uint64_t)(ne - 1) << 34 | (uint64_t)(nfields - 1) << 38;
 		nseq++;
-		e += nf * f->num_elem;
-		if (e < total) {
-			*next = elem_id((int)i, e);
-			goto overflow;
-		}
-		i++;
-		e = 0;
+		if (status)
+			break;
 	}
 	((uint16_t *)page)[0] = (uint16_t)used;
-	((uint16_t *)page)[1] = nseq;
-	return TDX_SUCCESS;
-overflow:
-	((uint16_t *)page)[0] = (uint16_t)used;
-	((uint16_t *)page)[1] = nseq;
-	return TDX_METADATA_LIST_OVERFLOW;
+	((uint16_t *)page)[1] = (uint16_t)nseq;
+	return status;
 }

@@ -49,7 +49,6 @@ struct seam_module {
 	struct seam_tdmr tdmr[TDX_MAX_TDMRS];
 	uint64_t shutdown_hv;           /* handoff version of TDH.SYS.SHUTDOWN */
 	uint64_t module_hv, min_update_hv;
-	int disabled;                   /* TDH.SYS.DISABLE done */
 };
 
 /* Where a leaf runs: one per SEAMCALL, on the caller's stack. */

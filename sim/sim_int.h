@@ -14,7 +14,7 @@
 #define TDXSIM_MAGIC      0x74647873u   /* "tdxs" */
 #define TDXSIM_DEAD       0xdeadbeefu
 #define TDXSIM_MAX_LPS    1024
-#define TDXSIM_MAX_PKGS   16
+#define TDXSIM_MAX_PKGS   8    /* the module supports 8 packages (PKG_FMS[8]) */
 #define TDXSIM_MAX_HOOKS  8
 #define TDXSIM_MAX_FAULTS 32
 
