@@ -161,7 +161,7 @@ tdxsim_err tdxsim_pamt_lookup(tdxsim *s, uint64_t pa, unsigned *type, uint64_t *
 
 void *tdxsim_pa_to_ptr(tdxsim *s, uint64_t pa)
 {
-	if (!sim_ok(s) || !phys_mem_contains(&s->mem, pa, 1))
+	if (!sim_ok(s) || pa >= s->pa_top)
 		return NULL;
 	return phys_mem_ptr(&s->mem, pa);
 }
@@ -171,7 +171,7 @@ tdxsim_err tdxsim_ptr_to_pa(tdxsim *s, const void *p, uint64_t *pa)
 	if (!sim_ok(s))
 		return TDXSIM_ERR_HANDLE;
 	const uint8_t *b = p;
-	if (!pa || b < s->mem.base || (uint64_t)(b - s->mem.base) >= s->mem.size)
+	if (!pa || b < s->mem.base || (uint64_t)(b - s->mem.base) >= s->pa_top)
 		return sim_error(s, TDXSIM_ERR_RANGE, "host pointer %p is not simulated memory", p);
 	*pa = (uint64_t)(b - s->mem.base);
 	return TDXSIM_OK;
@@ -183,13 +183,31 @@ static tdxsim_err mem_check(tdxsim *s, uint64_t pa, uint32_t keyid, const void *
 		return TDXSIM_ERR_HANDLE;
 	if (!buf && len)
 		return sim_error(s, TDXSIM_ERR_ARG, "NULL buffer");
-	if (!phys_mem_contains(&s->mem, pa, len))
+	if (pa >= s->pa_top || len > s->pa_top - pa)
 		return sim_error(s, TDXSIM_ERR_RANGE, "[0x%llx, +0x%zx) is outside simulated memory "
-				 "(0x%llx bytes)", (unsigned long long)pa, len,
-				 (unsigned long long)s->mem.size);
-	if (keyid > s->cfg.mktme_keyids + s->cfg.tdx_keyids)
+				 "(which ends at 0x%llx)", (unsigned long long)pa, len,
+				 (unsigned long long)s->pa_top);
+	if ((uint64_t)keyid > (uint64_t)s->cfg.mktme_keyids + s->cfg.tdx_keyids)
 		return sim_error(s, TDXSIM_ERR_ARG, "KeyID %u does not exist (%u KeyIDs)", keyid,
 				 s->cfg.mktme_keyids + s->cfg.tdx_keyids);
+	return TDXSIM_OK;
+}
+
+static int keyid_private(tdxsim *s, uint32_t keyid);
+
+tdxsim_err tdxsim_mem_movdir64b(tdxsim *s, uint64_t pa, uint32_t keyid, const void *src64)
+{
+	tdxsim_err err = mem_check(s, pa, keyid, src64, 64);
+	if (err)
+		return err;
+	if (pa & 63)
+		return sim_error(s, TDXSIM_ERR_ARG, "MOVDIR64B to 0x%llx: not 64-byte aligned",
+				 (unsigned long long)pa);
+	memcpy(phys_mem_ptr(&s->mem, pa), src64, 64);
+	if (keyid_private(s, keyid))
+		phys_mem_set_owned(&s->mem, pa, 64);
+	else
+		phys_mem_clear_state(&s->mem, pa, 64);
 	return TDXSIM_OK;
 }
 

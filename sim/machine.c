@@ -104,7 +104,7 @@ static tdxsim_err resolve_config(const tdxsim_config *in, tdxsim_config *c,
 		c->mktme_keyids = p->mktme_keyids;
 		c->tdx_keyids = p->tdx_keyids;
 	}
-	if (c->mktme_keyids + c->tdx_keyids >= 2048) {
+	if ((uint64_t)c->mktme_keyids + c->tdx_keyids >= 2048) {
 		snprintf(msg, len, "KeyID partition %u + %u: at most 2047 KeyIDs",
 			 c->mktme_keyids, c->tdx_keyids);
 		return TDXSIM_ERR_ARG;
@@ -203,6 +203,7 @@ tdxsim_err tdxsim_open(const tdxsim_config *cfg, tdxsim **out)
 	}
 	uint64_t top = c->cmrs[c->n_cmrs - 1].base + c->cmrs[c->n_cmrs - 1].size;
 	uint64_t span = (top + TDX_1G - 1) & ~(TDX_1G - 1);
+	s->pa_top = top;
 	if (phys_mem_init(&s->mem, span)) {
 		fprintf(stderr, "tdxsim_open: cannot reserve %llu MiB of address space for "
 			"simulated memory\n", (unsigned long long)(span >> 20));
@@ -286,6 +287,16 @@ tdxsim_err tdxsim_rdmsr(tdxsim *s, unsigned lp, uint32_t msr, uint64_t *val)
 	case MSR_IA32_TME_ACTIVATE:
 		/* Locked (0), enabled (1), MK_TME_KEYID_BITS in 35:32. */
 		*val = 0x3ULL | ((uint64_t)s->keyid_bits << 32);
+		return TDXSIM_OK;
+	case MSR_IA32_VMX_BASIC:
+		/* VMCS revision 4, 4 KiB VMCS region, WB VMCS memory type (53:50 = 6),
+		 * INS/OUTS info (54), true controls (55), exception error codes
+		 * optional (56); bit 60: P-SEAMLDR calls leave the current VMCS
+		 * intact (assumed on every profile unless the config says otherwise). */
+		*val = 0x4ULL | (0x1000ULL << 32) | (6ULL << 50) | (1ULL << 54) | (1ULL << 55) |
+		       (1ULL << 56);
+		if (!(s->cfg.flags & TDXSIM_CFG_SEAMLDR_VMCS_BUG))
+			*val |= 1ULL << 60;
 		return TDXSIM_OK;
 	default:
 		return sim_error(s, TDXSIM_ERR_NOENT, "MSR 0x%x is not modelled", msr);

@@ -58,6 +58,7 @@ struct tdxsim {
 	uint32_t n_lps, n_pkgs;
 	uint32_t keyid_bits, keyid_shift;
 	uint64_t mem_bytes;             /* DRAM */
+	uint64_t pa_top;                /* highest DRAM address + 1 */
 	struct sim_lp *lps;
 	struct phys_mem mem;
 	struct seam_module mod;

@@ -126,5 +126,6 @@ enum tdx_sys_state {
 /* MSRs the platform model answers. */
 #define MSR_IA32_MKTME_KEYID_PARTITIONING 0x87
 #define MSR_IA32_TME_ACTIVATE             0x982
+#define MSR_IA32_VMX_BASIC                0x480
 
 #endif /* TDX_ARCH_H */

@@ -100,6 +100,9 @@ typedef struct tdxsim_config {
 #define TDXSIM_CFG_NO_MODULE      0x1u
 /* TDX_FEATURES0 given in the config replaces the profile's (even if 0). */
 #define TDXSIM_CFG_FEATURES0_SET  0x2u
+/* A CPU whose IA32_VMX_BASIC lacks bit 60: P-SEAMLDR calls may corrupt the
+ * current VMCS (Linux 7.3 then refuses to call the P-SEAMLDR). */
+#define TDXSIM_CFG_SEAMLDR_VMCS_BUG 0x4u
 
 /* ---- Lifecycle ----------------------------------------------------------- */
 
@@ -114,7 +117,7 @@ TDXSIM_API const char *tdxsim_errmsg(const tdxsim *s);
 
 /* Name of a status ("TDX_OPERAND_INVALID"), ignoring the operand bits. */
 TDXSIM_API const char *tdx_status_name(uint64_t status);
-/* "TDX_OPERAND_INVALID+RCX (0xC000010000000001)" into buf; returns buf. */
+/* "TDX_OPERAND_INVALID+RCX (0xc000010000000001)" into buf; returns buf. */
 TDXSIM_API const char *tdx_status_str(uint64_t status, char *buf, size_t len);
 /* Leaf name from RAX ("TDH.SYS.RD"), or NULL if not a known leaf. */
 TDXSIM_API const char *tdx_seamcall_leaf_name(uint64_t rax);
@@ -198,6 +201,11 @@ TDXSIM_API tdxsim_err tdxsim_mem_read(tdxsim *s, uint64_t pa, uint32_t keyid,
 				      void *buf, size_t len);
 TDXSIM_API tdxsim_err tdxsim_mem_write(tdxsim *s, uint64_t pa, uint32_t keyid,
 				       const void *buf, size_t len);
+/* MOVDIR64B: a 64-byte direct store to a 64-byte aligned pa through a KeyID.
+ * Through a shared KeyID it leaves the line neither TD-owned nor poisoned
+ * (how hosts reset TD memory, e.g. Linux's PAMT reset on PW_MCE parts). */
+TDXSIM_API tdxsim_err tdxsim_mem_movdir64b(tdxsim *s, uint64_t pa, uint32_t keyid,
+					   const void *src64);
 
 /* ---- Module introspection (for tests and tools) ------------------------- */
 
