@@ -210,15 +210,25 @@ unsigned md_sys_element_count(void)
 	return n;
 }
 
-/* Class (61:56) and field code decide; returns table index or -1. */
-static int find(uint64_t id, unsigned *elem_idx)
+_Static_assert(N_FIELDS < 0xFF, "md_class_next holds table indices in a byte");
+
+void md_sys_index_init(struct seam_module *m)
 {
-	uint64_t cls = MD_CLASS(id), code = MD_FIELD_CODE(id);
-	for (unsigned i = 0; i < N_FIELDS; i++) {
+	memset(m->md_class_head, 0xFF, sizeof(m->md_class_head));
+	for (int i = (int)N_FIELDS - 1; i >= 0; i--) {
+		unsigned cls = (unsigned)MD_CLASS(fields[i].id);
+		m->md_class_next[i] = m->md_class_head[cls];
+		m->md_class_head[cls] = (uint8_t)i;
+	}
+}
+
+/* Class (61:56) and field code decide; returns table index or -1. */
+static int find(const struct seam_module *m, uint64_t id, unsigned *elem_idx)
+{
+	uint64_t code = MD_FIELD_CODE(id);
+	for (unsigned i = m->md_class_head[MD_CLASS(id)]; i != 0xFF; i = m->md_class_next[i]) {
 		const struct md_sys_field *f = &fields[i];
 		uint64_t fcode = MD_FIELD_CODE(f->id);
-		if (MD_CLASS(f->id) != cls)
-			continue;
 		if (code >= fcode && code < fcode + (uint64_t)f->num_fields * f->num_elem) {
 			*elem_idx = (unsigned)(code - fcode);
 			return (int)i;
@@ -259,7 +269,7 @@ uint64_t md_sys_read(struct tdxsim *s, uint64_t id, uint64_t *val, uint64_t *nex
 	    MD_RESERVED_62(id) || MD_LAST_ELEM(id) || MD_LAST_FIELD(id))
 		return TDX_METADATA_FIELD_ID_INCORRECT;
 	unsigned e;
-	int i = find(id, &e);
+	int i = find(&s->mod, id, &e);
 	if (i < 0)
 		return TDX_METADATA_FIELD_ID_INCORRECT;
 	*val = elem_value(s, i, e);
@@ -293,7 +303,7 @@ uint64_t md_sys_dump(struct tdxsim *s, uint64_t id, uint8_t *page, uint64_t *nex
 	id &= ~(0x7ULL << 52);
 	unsigned i = 0, e = 0;
 	if ((id | (0x7ULL << 52)) != MD_FIELD_ID_NULL) {
-		int k = find(id, &e);
+		int k = find(&s->mod, id, &e);
 		if (k < 0 || e % fields[k].num_elem ||
 		    MD_ELEM_SIZE(id) != MD_ELEM_SIZE(fields[k].id))
 			return TDX_METADATA_FIELD_ID_INCORRECT;

@@ -10,6 +10,9 @@ struct tdxsim;
 uint64_t md_sys_read(struct tdxsim *s, uint64_t field_id, uint64_t *val, uint64_t *next);
 /* Fill a 4 KiB metadata list starting at field_id (-1 = first); TDH.SYS.RDALL. */
 uint64_t md_sys_dump(struct tdxsim *s, uint64_t field_id, uint8_t *page, uint64_t *next);
+/* Build the per-class index of the field table in the module state. */
+struct seam_module;
+void md_sys_index_init(struct seam_module *m);
 /* Number of elements in the table (for tests). */
 unsigned md_sys_element_count(void);
 

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seam/metadata_sys.h"
 #include "seam/seam_mem.h"
 #include "sim/sim_int.h"
 
@@ -11,6 +12,7 @@ int seam_module_init(struct seam_module *m, struct tdxsim *s)
 	if (!m->pkg_key_configured)
 		return -1;
 	atomic_init(&m->state, TDX_SYSINIT_PENDING);
+	md_sys_index_init(m);
 	return 0;
 }
 

@@ -48,6 +48,10 @@ struct seam_module {
 	uint32_t n_tdmrs;
 	struct seam_tdmr tdmr[TDX_MAX_TDMRS];
 	uint64_t shutdown_hv;           /* handoff version of TDH.SYS.SHUTDOWN */
+	/* Global metadata table entries chained by class (61:56), so a field
+	 * lookup visits only its class: head[class], then next[entry]; 0xFF ends. */
+	uint8_t md_class_head[64];
+	uint8_t md_class_next[128];
 	uint64_t module_hv, min_update_hv;
 };
 
