@@ -27,6 +27,13 @@ void tsim_vmxon_all(tdxsim *s)
 		assert_int_equal(tdxsim_vmx_get(s, i), TDXSIM_OK);
 }
 
+tdxsim *tsim_create_vmxon(void)
+{
+	tdxsim *s = tsim_create_default();
+	tsim_vmxon_all(s);
+	return s;
+}
+
 uint64_t seamcall_raw(tdxsim *s, unsigned lp, uint64_t fn, struct tdx_module_args *a)
 {
 	struct tdx_module_args zero = { 0 };

@@ -19,6 +19,8 @@ tdxsim *tsim_create(const tdxsim_config *cfg);
 tdxsim *tsim_create_default(void);
 /* VMXON on every LP. */
 void tsim_vmxon_all(tdxsim *s);
+/* The default simulator with VMXON on every LP. */
+tdxsim *tsim_create_vmxon(void);
 
 /* SEAMCALL with all 13 registers in/out (tdxsim_seamcall). */
 uint64_t seamcall_raw(tdxsim *s, unsigned lp, uint64_t fn, struct tdx_module_args *a);

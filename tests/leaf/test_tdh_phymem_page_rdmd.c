@@ -14,13 +14,6 @@
 
 #define SENT 0x5A5A5A5A5A5A5A5AULL
 
-static inline tdxsim *sim_new(void)
-{
-	tdxsim *s = tsim_create_default();
-	tsim_vmxon_all(s);
-	return s;
-}
-
 static inline tdxsim_info sim_info(tdxsim *s)
 {
 	tdxsim_info i = { .size = sizeof(i) };
@@ -81,7 +74,7 @@ static inline void expect_page(tdxsim *s, uint64_t pa, unsigned type)
 static void test_tdh_phymem_page_rdmd__free_page(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	expect_page(s, 0x100000, PT_NDA);
@@ -94,7 +87,7 @@ static void test_tdh_phymem_page_rdmd__free_page(void **state)
 static void test_tdh_phymem_page_rdmd__pamt_page_rsvd(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	/* The PAMTs sit inside TDMR 1, in a reserved area. */
@@ -113,7 +106,7 @@ static void test_tdh_phymem_page_rdmd__pamt_page_rsvd(void **state)
 static void test_tdh_phymem_page_rdmd__gb_not_yet_initialised(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready_uninit(s, &t);
 	uint64_t base = t.info[0].base;
@@ -136,7 +129,7 @@ static void test_tdh_phymem_page_rdmd__gb_not_yet_initialised(void **state)
 static void test_tdh_phymem_page_rdmd__outside_tdmrs(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	/* The hole [2G, 4G) and beyond the last TDMR. */
@@ -149,7 +142,7 @@ static void test_tdh_phymem_page_rdmd__outside_tdmrs(void **state)
 static void test_tdh_phymem_page_rdmd__rcx_misaligned(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	expect_leaf_error(s, 0x100800, tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX));
@@ -160,7 +153,7 @@ static void test_tdh_phymem_page_rdmd__rcx_misaligned(void **state)
 static void test_tdh_phymem_page_rdmd__rcx_keyid_bits(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	tdxsim_info info = sim_info(s);
@@ -175,7 +168,7 @@ static void test_tdh_phymem_page_rdmd__rcx_keyid_bits(void **state)
 static void test_tdh_phymem_page_rdmd__rcx_above_max_pa(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	expect_leaf_error(s, (1ULL << 52) | 0x100000, tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX));
@@ -185,7 +178,7 @@ static void test_tdh_phymem_page_rdmd__rcx_above_max_pa(void **state)
 static void test_tdh_phymem_page_rdmd__operand_busy(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	tdxsim_fault f = TDXSIM_FAULT_INIT;
@@ -206,7 +199,7 @@ static void test_tdh_phymem_page_rdmd__operand_busy(void **state)
 static void test_tdh_phymem_page_rdmd__operand_busy_after_range_check(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	tdxsim_fault f = TDXSIM_FAULT_INIT;
@@ -227,7 +220,7 @@ static void test_tdh_phymem_page_rdmd__operand_busy_after_range_check(void **sta
 static void test_tdh_phymem_page_rdmd__before_sys_init(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tdx_module_args a = sentinels(0x100000);
 	assert_tdx_status(TDX_SYS_NOT_READY, rdmd(s, &a));
 	assert_int_equal(a.rcx, 0x100000);     /* dispatcher error: only RAX */
@@ -238,7 +231,7 @@ static void test_tdh_phymem_page_rdmd__before_sys_init(void **state)
 static void test_tdh_phymem_page_rdmd__before_ready(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	tsim_lp_init_all(s);
 	struct tsim_tdmrs t;
@@ -253,7 +246,7 @@ static void test_tdh_phymem_page_rdmd__before_ready(void **state)
 static void test_tdh_phymem_page_rdmd__after_shutdown(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	struct tdx_module_args z = { 0 };
@@ -267,7 +260,7 @@ static void test_tdh_phymem_page_rdmd__after_shutdown(void **state)
 static void test_tdh_phymem_page_rdmd__fault_refuses_unreachable_status(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	static const uint64_t st[] = { TDX_KEY_GENERATION_FAILED, TDX_RND_NO_ENTROPY, TDX_SYS_BUSY };
 	for (unsigned i = 0; i < 3; i++) {
 		tdxsim_fault f = TDXSIM_FAULT_INIT;

@@ -14,13 +14,6 @@
 
 #include "tsim.h"
 
-static inline tdxsim *sim_new(void)
-{
-	tdxsim *s = tsim_create_default();
-	tsim_vmxon_all(s);
-	return s;
-}
-
 static inline void to_ready(tdxsim *s)
 {
 	struct tsim_tdmrs t;
@@ -58,7 +51,7 @@ static inline uint64_t sys_rd(tdxsim *s)
 static void test_tdh_sys_disable__in_ready(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	to_ready(s);
 	tdxsim_info info = { .size = sizeof(info) };
 	assert_int_equal(tdxsim_info_get(s, &info), TDXSIM_OK);
@@ -86,7 +79,7 @@ static void test_tdh_sys_disable__in_ready(void **state)
 static void test_tdh_sys_disable__full_reinitialisation(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	assert_tdx_status(TDX_SUCCESS, disable(s, 5));
@@ -110,7 +103,7 @@ static void test_tdh_sys_disable__full_reinitialisation(void **state)
 static void test_tdh_sys_disable__before_sys_init(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	assert_tdx_status(TDX_SUCCESS, disable(s, 0));
 	assert_int_equal(tdxsim_module_state(s), TDX_SYSINIT_PENDING);
 	struct tdx_module_args a = { 0 };
@@ -121,7 +114,7 @@ static void test_tdh_sys_disable__before_sys_init(void **state)
 static void test_tdh_sys_disable__sysinit_done(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	tsim_lp_init_all(s);
 	assert_tdx_status(TDX_SUCCESS, sys_rd(s));
@@ -142,7 +135,7 @@ static void test_tdh_sys_disable__sysinit_done(void **state)
 static void test_tdh_sys_disable__twice(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	to_ready(s);
 	assert_tdx_status(TDX_SUCCESS, disable(s, 0));
 	assert_tdx_status(TDX_SUCCESS, disable(s, 4));
@@ -153,7 +146,7 @@ static void test_tdh_sys_disable__twice(void **state)
 static void test_tdh_sys_disable__after_sys_shutdown(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	to_ready(s);
 	struct tdx_module_args a = { 0 };
 	seamcall_ok(s, 0, TDH_SYS_SHUTDOWN, &a);
@@ -167,7 +160,7 @@ static void test_tdh_sys_disable__after_sys_shutdown(void **state)
 static void test_tdh_sys_disable__sys_busy(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	to_ready(s);
 	tdxsim_fault f = TDXSIM_FAULT_INIT;
 	f.status = TDX_SYS_BUSY;
@@ -192,7 +185,7 @@ static void test_tdh_sys_disable__sys_busy(void **state)
 static void test_tdh_sys_disable__version_1(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tdx_module_args a = { 0 };
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RAX),
 			  seamcall_raw(s, 0, TDH_SYS_DISABLE | (1ULL << TDX_VERSION_SHIFT), &a));
@@ -203,7 +196,7 @@ static void test_tdh_sys_disable__version_1(void **state)
 static void test_tdh_sys_disable__fault_refuses_unreachable_status(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	static const uint64_t st[] = { TDX_KEY_GENERATION_FAILED, TDX_RND_NO_ENTROPY, TDX_OPERAND_BUSY };
 	for (unsigned i = 0; i < 3; i++) {
 		tdxsim_fault f = TDXSIM_FAULT_INIT;

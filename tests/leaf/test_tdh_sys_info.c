@@ -16,16 +16,9 @@
 #define CMR_PA  0x310000ULL
 #define FILL    0xA5
 
-static inline tdxsim *sim_new(void)
-{
-	tdxsim *s = tsim_create_default();
-	tsim_vmxon_all(s);
-	return s;
-}
-
 static inline tdxsim *sim_lp_ready(void)
 {
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	tsim_lp_init_all(s);
 	return s;
@@ -201,7 +194,7 @@ static void test_tdh_sys_info__larger_buffers(void **state)
 static void test_tdh_sys_info__lp_not_initialised(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	fill_both(s, INFO_PA, CMR_PA);
 	struct tdx_module_args a = good_args();
@@ -218,7 +211,7 @@ static void test_tdh_sys_info__lp_not_initialised(void **state)
 static void test_tdh_sys_info__before_sys_init(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tdx_module_args a = good_args();
 	assert_tdx_status(TDX_SYS_LP_INIT_NOT_DONE, sys_info(s, 0, &a));
 	tdxsim_close(s);
@@ -330,7 +323,7 @@ static void test_tdh_sys_info__r9_too_small(void **state)
 static void test_tdh_sys_info__in_ready(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	struct tdx_module_args a = { .rcx = t.scratch_pa, .rdx = 1024, .r8 = t.scratch_pa + 0x1000, .r9 = 32 };
@@ -344,7 +337,7 @@ static void test_tdh_sys_info__in_ready(void **state)
 static void test_tdh_sys_info__after_shutdown(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	struct tdx_module_args z = { 0 };

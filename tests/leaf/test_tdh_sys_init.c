@@ -12,13 +12,6 @@
 
 #define SENT 0x5A5A5A5A5A5A5A5AULL
 
-static inline tdxsim *sim_new(void)
-{
-	tdxsim *s = tsim_create_default();
-	tsim_vmxon_all(s);
-	return s;
-}
-
 static inline unsigned add_fault(tdxsim *s, uint64_t status, int leaf, uint64_t nth, uint64_t count)
 {
 	tdxsim_fault f = TDXSIM_FAULT_INIT;
@@ -63,7 +56,7 @@ static inline uint64_t sys_init(tdxsim *s, uint64_t rcx)
 static void test_tdh_sys_init__success(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	assert_int_equal(tdxsim_module_state(s), TDX_SYSINIT_PENDING);
 	struct tdx_module_args a = { .rcx = 0, .rdx = SENT, .r8 = SENT, .r9 = SENT, .r10 = SENT,
 				     .r11 = SENT, .r12 = SENT };
@@ -86,7 +79,7 @@ static void test_tdh_sys_init__success(void **state)
 static void test_tdh_sys_init__any_lp(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tdx_module_args a = { 0 };
 	assert_tdx_status(TDX_SUCCESS, seamcall_raw(s, 5, TDH_SYS_INIT, &a));
 	assert_int_equal(tdxsim_module_state(s), TDX_SYSINIT_DONE);
@@ -96,7 +89,7 @@ static void test_tdh_sys_init__any_lp(void **state)
 static void test_tdh_sys_init__rcx_nonzero(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tdx_module_args a = { .rcx = 1, .rdx = SENT };
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX),
 			  seamcall_raw(s, 0, TDH_SYS_INIT, &a));
@@ -114,7 +107,7 @@ static void test_tdh_sys_init__rcx_nonzero(void **state)
 static void test_tdh_sys_init__rcx_checked_before_state(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	assert_tdx_status(TDX_SUCCESS, sys_init(s, 0));
 	/* RCX is checked before the state: a repeat with RCX != 0 is OPERAND_INVALID+RCX. */
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX), sys_init(s, 2));
@@ -125,7 +118,7 @@ static void test_tdh_sys_init__rcx_checked_before_state(void **state)
 static void test_tdh_sys_init__twice(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	assert_tdx_status(TDX_SUCCESS, sys_init(s, 0));
 	assert_tdx_status(TDX_SYS_INIT_NOT_PENDING, sys_init(s, 0));
 	assert_int_equal(tdxsim_module_state(s), TDX_SYSINIT_DONE);
@@ -140,7 +133,7 @@ static void test_tdh_sys_init__twice(void **state)
 static void test_tdh_sys_init__after_sys_config(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_sysconfig(s, &t);
 	assert_tdx_status(TDX_SYS_INIT_NOT_PENDING, sys_init(s, 0));
@@ -151,7 +144,7 @@ static void test_tdh_sys_init__after_sys_config(void **state)
 static void test_tdh_sys_init__after_ready(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	assert_tdx_status(TDX_SYS_INIT_NOT_PENDING, sys_init(s, 0));
@@ -162,7 +155,7 @@ static void test_tdh_sys_init__after_ready(void **state)
 static void test_tdh_sys_init__after_shutdown(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	struct tdx_module_args a = { 0 };
@@ -175,7 +168,7 @@ static void test_tdh_sys_init__after_shutdown(void **state)
 static void test_tdh_sys_init__sys_busy(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	unsigned id = add_fault(s, TDX_SYS_BUSY, TDH_SYS_INIT, 1, 1);
 	struct tdx_module_args a = { .rdx = SENT };
 	assert_tdx_status(TDX_SYS_BUSY, seamcall_raw(s, 0, TDH_SYS_INIT, &a));
@@ -190,7 +183,7 @@ static void test_tdh_sys_init__sys_busy(void **state)
 static void test_tdh_sys_init__sys_busy_before_rcx_check(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	add_fault(s, TDX_SYS_BUSY, TDH_SYS_INIT, 1, 1);
 	assert_tdx_status(TDX_SYS_BUSY, sys_init(s, 1));
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX), sys_init(s, 1));
@@ -200,7 +193,7 @@ static void test_tdh_sys_init__sys_busy_before_rcx_check(void **state)
 static void test_tdh_sys_init__rnd_no_entropy(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	unsigned id = add_fault(s, TDX_RND_NO_ENTROPY, TDH_SYS_INIT, 1, 1);
 	assert_tdx_status(TDX_RND_NO_ENTROPY, sys_init(s, 0));
 	assert_int_equal(fired(s, id), 1);
@@ -213,7 +206,7 @@ static void test_tdh_sys_init__rnd_no_entropy(void **state)
 static void test_tdh_sys_init__rnd_after_state_check(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	assert_tdx_status(TDX_SUCCESS, sys_init(s, 0));
 	unsigned id = add_fault(s, TDX_RND_NO_ENTROPY, TDH_SYS_INIT, 1, 0);
 	/* RDRAND comes after the state check: a repeat never reaches it. */
@@ -225,7 +218,7 @@ static void test_tdh_sys_init__rnd_after_state_check(void **state)
 static void test_tdh_sys_init__fault_refuses_unreachable_status(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tdxsim_fault f = TDXSIM_FAULT_INIT;
 	f.leaf = TDH_SYS_INIT;
 	f.nth = 1;
@@ -240,7 +233,7 @@ static void test_tdh_sys_init__fault_refuses_unreachable_status(void **state)
 static void test_tdh_sys_init__version_1(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tdx_module_args a = { 0 };
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RAX),
 			  seamcall_raw(s, 0, TDH_SYS_INIT | (1ULL << TDX_VERSION_SHIFT), &a));

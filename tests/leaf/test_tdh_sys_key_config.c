@@ -14,13 +14,6 @@
 
 #define SENT 0x5A5A5A5A5A5A5A5AULL
 
-static inline tdxsim *sim_new(void)
-{
-	tdxsim *s = tsim_create_default();
-	tsim_vmxon_all(s);
-	return s;
-}
-
 static inline unsigned add_fault(tdxsim *s, uint64_t status, int leaf, uint64_t nth, uint64_t count)
 {
 	tdxsim_fault f = TDXSIM_FAULT_INIT;
@@ -63,7 +56,7 @@ static inline uint64_t key_config(tdxsim *s, unsigned lp)
 static void test_tdh_sys_key_config__success(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_sysconfig(s, &t);
 	unsigned pkg = 9;
@@ -83,7 +76,7 @@ static void test_tdh_sys_key_config__success(void **state)
 static void test_tdh_sys_key_config__last_package_makes_ready(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_sysconfig(s, &t);
 	assert_tdx_status(TDX_SUCCESS, key_config(s, PKG1_LP));
@@ -112,7 +105,7 @@ static void test_tdh_sys_key_config__single_package(void **state)
 static void test_tdh_sys_key_config__before_sys_init(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	assert_tdx_status(TDX_SYS_KEY_CONFIG_NOT_PENDING, key_config(s, 0));
 	assert_int_equal(tdxsim_module_state(s), TDX_SYSINIT_PENDING);
 	tdxsim_close(s);
@@ -121,7 +114,7 @@ static void test_tdh_sys_key_config__before_sys_init(void **state)
 static void test_tdh_sys_key_config__before_sys_config(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	tsim_lp_init_all(s);
 	assert_tdx_status(TDX_SYS_KEY_CONFIG_NOT_PENDING, key_config(s, 0));
@@ -132,7 +125,7 @@ static void test_tdh_sys_key_config__before_sys_config(void **state)
 static void test_tdh_sys_key_config__twice_while_other_pending(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_sysconfig(s, &t);
 	assert_tdx_status(TDX_SUCCESS, key_config(s, PKG0_LP));
@@ -149,7 +142,7 @@ static void test_tdh_sys_key_config__twice_while_other_pending(void **state)
 static void test_tdh_sys_key_config__after_ready(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_sysconfig(s, &t);
 	tsim_key_config_all(s);
@@ -162,7 +155,7 @@ static void test_tdh_sys_key_config__after_ready(void **state)
 static void test_tdh_sys_key_config__after_shutdown(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_sysconfig(s, &t);
 	tsim_key_config_all(s);
@@ -175,7 +168,7 @@ static void test_tdh_sys_key_config__after_shutdown(void **state)
 static void test_tdh_sys_key_config__sys_busy(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_sysconfig(s, &t);
 	unsigned id = add_fault(s, TDX_SYS_BUSY, TDH_SYS_KEY_CONFIG, 1, 1);
@@ -189,7 +182,7 @@ static void test_tdh_sys_key_config__sys_busy(void **state)
 static void test_tdh_sys_key_config__sys_busy_before_state_check(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	add_fault(s, TDX_SYS_BUSY, TDH_SYS_KEY_CONFIG, 1, 1);
 	assert_tdx_status(TDX_SYS_BUSY, key_config(s, 0));
 	assert_tdx_status(TDX_SYS_KEY_CONFIG_NOT_PENDING, key_config(s, 0));
@@ -199,7 +192,7 @@ static void test_tdh_sys_key_config__sys_busy_before_state_check(void **state)
 static void test_tdh_sys_key_config__key_generation_failed(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_sysconfig(s, &t);
 	assert_tdx_status(TDX_SUCCESS, key_config(s, PKG0_LP));
@@ -216,7 +209,7 @@ static void test_tdh_sys_key_config__key_generation_failed(void **state)
 static void test_tdh_sys_key_config__operand_busy_ket(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_sysconfig(s, &t);
 	unsigned id = add_fault(s, TDX_OPERAND_BUSY, TDH_SYS_KEY_CONFIG, 1, 1);
@@ -232,7 +225,7 @@ static void test_tdh_sys_key_config__operand_busy_ket(void **state)
 static void test_tdh_sys_key_config__configured_before_pconfig(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_sysconfig(s, &t);
 	assert_tdx_status(TDX_SUCCESS, key_config(s, PKG0_LP));
@@ -248,7 +241,7 @@ static void test_tdh_sys_key_config__configured_before_pconfig(void **state)
 static void test_tdh_sys_key_config__fault_refuses_unreachable_status(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tdxsim_fault f = TDXSIM_FAULT_INIT;
 	f.leaf = TDH_SYS_KEY_CONFIG;
 	f.nth = 1;

@@ -14,13 +14,6 @@
 
 #define SENT 0x5A5A5A5A5A5A5A5AULL
 
-static inline tdxsim *sim_new(void)
-{
-	tdxsim *s = tsim_create_default();
-	tsim_vmxon_all(s);
-	return s;
-}
-
 static inline unsigned add_fault(tdxsim *s, uint64_t status, int leaf, int lp, uint64_t nth, uint64_t count)
 {
 	tdxsim_fault f = TDXSIM_FAULT_INIT;
@@ -67,7 +60,7 @@ static inline void to_ready(tdxsim *s, struct tsim_tdmrs *t)
 static void test_tdh_sys_lp_init__success(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	assert_tdx_status(TDX_SYS_LP_INIT_NOT_DONE, sys_rd_status(s, 2));
 	struct tdx_module_args a = { .rcx = SENT, .rdx = SENT, .r8 = SENT, .r9 = SENT, .r10 = SENT };
@@ -88,7 +81,7 @@ static void test_tdh_sys_lp_init__success(void **state)
 static void test_tdh_sys_lp_init__all_lps_enable_sys_config(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	struct tsim_tdmrs t;
 	tsim_build_tdmrs(s, &t);
@@ -106,7 +99,7 @@ static void test_tdh_sys_lp_init__all_lps_enable_sys_config(void **state)
 static void test_tdh_sys_lp_init__before_sys_init(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tdx_module_args a = { .rcx = SENT, .rdx = SENT, .r8 = SENT };
 	assert_tdx_status(TDX_SYS_LP_INIT_NOT_PENDING, seamcall_raw(s, 0, TDH_SYS_LP_INIT, &a));
 	assert_int_equal(a.rcx, 0);
@@ -121,7 +114,7 @@ static void test_tdh_sys_lp_init__before_sys_init(void **state)
 static void test_tdh_sys_lp_init__twice(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	assert_tdx_status(TDX_SUCCESS, lp_init(s, 1));
 	assert_tdx_status(TDX_SYS_LP_INIT_DONE, lp_init(s, 1));
@@ -132,7 +125,7 @@ static void test_tdh_sys_lp_init__twice(void **state)
 static void test_tdh_sys_lp_init__twice_does_not_count_twice(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	struct tsim_tdmrs t;
 	tsim_build_tdmrs(s, &t);
@@ -150,7 +143,7 @@ static void test_tdh_sys_lp_init__twice_does_not_count_twice(void **state)
 static void test_tdh_sys_lp_init__after_sys_config(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	tsim_lp_init_all(s);
 	struct tsim_tdmrs t;
@@ -165,7 +158,7 @@ static void test_tdh_sys_lp_init__after_sys_config(void **state)
 static void test_tdh_sys_lp_init__after_ready_accepted(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	/* tdxsim accepts LP.INIT in READY (intentional; module 1.5.01 answers
@@ -178,7 +171,7 @@ static void test_tdh_sys_lp_init__after_ready_accepted(void **state)
 static void test_tdh_sys_lp_init__after_shutdown(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	struct tdx_module_args a = { 0 };
@@ -190,7 +183,7 @@ static void test_tdh_sys_lp_init__after_shutdown(void **state)
 static void test_tdh_sys_lp_init__sys_busy(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	unsigned id = add_fault(s, TDX_SYS_BUSY, TDH_SYS_LP_INIT, 4, 1, 1);
 	struct tdx_module_args a = { .rcx = SENT };
@@ -205,7 +198,7 @@ static void test_tdh_sys_lp_init__sys_busy(void **state)
 static void test_tdh_sys_lp_init__sys_busy_before_state_check(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	add_fault(s, TDX_SYS_BUSY, TDH_SYS_LP_INIT, -1, 1, 1);
 	assert_tdx_status(TDX_SYS_BUSY, lp_init(s, 0));
 	assert_tdx_status(TDX_SYS_LP_INIT_NOT_PENDING, lp_init(s, 0));
@@ -215,7 +208,7 @@ static void test_tdh_sys_lp_init__sys_busy_before_state_check(void **state)
 static void test_tdh_sys_lp_init__fault_only_on_its_lp(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	unsigned id = add_fault(s, TDX_SYS_BUSY, TDH_SYS_LP_INIT, 6, 1, 0);
 	assert_tdx_status(TDX_SUCCESS, lp_init(s, 5));
@@ -229,7 +222,7 @@ static void test_tdh_sys_lp_init__fault_only_on_its_lp(void **state)
 static void test_tdh_sys_lp_init__rnd_no_entropy(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	unsigned id = add_fault(s, TDX_RND_NO_ENTROPY, TDH_SYS_LP_INIT, -1, 1, 1);
 	assert_tdx_status(TDX_RND_NO_ENTROPY, lp_init(s, 0));
@@ -243,7 +236,7 @@ static void test_tdh_sys_lp_init__rnd_no_entropy(void **state)
 static void test_tdh_sys_lp_init__rnd_after_lp_done_check(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	assert_tdx_status(TDX_SUCCESS, lp_init(s, 0));
 	unsigned id = add_fault(s, TDX_RND_NO_ENTROPY, TDH_SYS_LP_INIT, -1, 1, 0);
@@ -255,7 +248,7 @@ static void test_tdh_sys_lp_init__rnd_after_lp_done_check(void **state)
 static void test_tdh_sys_lp_init__fault_refuses_unreachable_status(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tdxsim_fault f = TDXSIM_FAULT_INIT;
 	f.leaf = TDH_SYS_LP_INIT;
 	f.nth = 1;
@@ -271,7 +264,7 @@ static void test_tdh_sys_lp_init__fault_refuses_unreachable_status(void **state)
 static void test_tdh_sys_lp_init__without_vmxon(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	assert_int_equal(tdxsim_vmx_put(s, 3), TDXSIM_OK);
 	assert_tdx_status(TDX_SEAMCALL_UD, lp_init(s, 3));

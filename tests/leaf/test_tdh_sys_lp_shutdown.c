@@ -10,13 +10,6 @@
 
 #include "tsim.h"
 
-static inline tdxsim *sim_new(void)
-{
-	tdxsim *s = tsim_create_default();
-	tsim_vmxon_all(s);
-	return s;
-}
-
 static inline struct tdx_module_args pattern(void)
 {
 	struct tdx_module_args a;
@@ -39,7 +32,7 @@ static inline void expect_noop(tdxsim *s, unsigned lp)
 static void test_tdh_sys_lp_shutdown__before_sys_init(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	expect_noop(s, 0);
 	/* No effect: SYS.INIT still runs. */
 	struct tdx_module_args a = { 0 };
@@ -50,7 +43,7 @@ static void test_tdh_sys_lp_shutdown__before_sys_init(void **state)
 static void test_tdh_sys_lp_shutdown__sysinit_done(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	expect_noop(s, 3);
 	/* The LP can still be initialised, and LP.SHUTDOWN does not undo it. */
@@ -64,7 +57,7 @@ static void test_tdh_sys_lp_shutdown__sysinit_done(void **state)
 static void test_tdh_sys_lp_shutdown__ready(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	expect_noop(s, 0);
@@ -79,7 +72,7 @@ static void test_tdh_sys_lp_shutdown__ready(void **state)
 static void test_tdh_sys_lp_shutdown__after_shutdown(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	struct tdx_module_args a = { 0 };
@@ -94,7 +87,7 @@ static void test_tdh_sys_lp_shutdown__after_shutdown(void **state)
 static void test_tdh_sys_lp_shutdown__after_disable(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tdx_module_args a = { 0 };
 	seamcall_ok(s, 0, TDH_SYS_DISABLE, &a);
 	expect_noop(s, 1);
@@ -104,7 +97,7 @@ static void test_tdh_sys_lp_shutdown__after_disable(void **state)
 static void test_tdh_sys_lp_shutdown__lp_not_initialised(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	struct tdx_module_args a = { 0 };
 	seamcall_ok(s, 0, TDH_SYS_LP_INIT, &a);
@@ -116,7 +109,7 @@ static void test_tdh_sys_lp_shutdown__lp_not_initialised(void **state)
 static void test_tdh_sys_lp_shutdown__version_1(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tdx_module_args a = { 0 };
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RAX),
 			  seamcall_raw(s, 0, TDH_SYS_LP_SHUTDOWN | (1ULL << TDX_VERSION_SHIFT), &a));
@@ -135,7 +128,7 @@ static void test_tdh_sys_lp_shutdown__without_vmxon(void **state)
 static void test_tdh_sys_lp_shutdown__fault_refuses_every_status(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	static const uint64_t st[] = { TDX_KEY_GENERATION_FAILED, TDX_RND_NO_ENTROPY,
 				       TDX_SYS_BUSY, TDX_OPERAND_BUSY };
 	for (unsigned i = 0; i < 4; i++) {

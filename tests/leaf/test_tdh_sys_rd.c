@@ -17,17 +17,10 @@
 /* 354 elements in the 1.5.01 table, plus MAX_VCPUS_PER_TD. */
 #define N_ELEMENTS 355
 
-static inline tdxsim *sim_new(void)
-{
-	tdxsim *s = tsim_create_default();
-	tsim_vmxon_all(s);
-	return s;
-}
-
 /* SYS.INIT and LP.INIT everywhere: SYS.RD works from here on. */
 static inline tdxsim *sim_lp_ready(void)
 {
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	tsim_lp_init_all(s);
 	return s;
@@ -82,7 +75,7 @@ static void test_tdh_sys_rd__success(void **state)
 static void test_tdh_sys_rd__lp_not_initialised(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	struct tdx_module_args a = { 0 };
 	seamcall_ok(s, 0, TDH_SYS_LP_INIT, &a);
@@ -94,7 +87,7 @@ static void test_tdh_sys_rd__lp_not_initialised(void **state)
 static void test_tdh_sys_rd__before_sys_init(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	expect_rd_error(s, 0, MD_SYS_MAX_TDMRS, TDX_SYS_LP_INIT_NOT_DONE);
 	tdxsim_close(s);
 }
@@ -102,7 +95,7 @@ static void test_tdh_sys_rd__before_sys_init(void **state)
 static void test_tdh_sys_rd__in_ready(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	assert_int_equal(field(s, MD_SYS_PAMT_4K_ENTRY_SIZE), 16);
@@ -112,7 +105,7 @@ static void test_tdh_sys_rd__in_ready(void **state)
 static void test_tdh_sys_rd__after_shutdown(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	struct tdx_module_args a = { 0 };

@@ -18,16 +18,9 @@
 #define N_ELEMENTS 355
 #define FILL 0xA5
 
-static inline tdxsim *sim_new(void)
-{
-	tdxsim *s = tsim_create_default();
-	tsim_vmxon_all(s);
-	return s;
-}
-
 static inline tdxsim *sim_lp_ready(void)
 {
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	tsim_lp_init_all(s);
 	return s;
@@ -272,7 +265,7 @@ static void test_tdh_sys_rdall__reserved_bits_not_checked(void **state)
 static void test_tdh_sys_rdall__lp_not_initialised(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	fill_page(s, PAGE_PA);
 	uint64_t next = 0;
@@ -287,7 +280,7 @@ static void test_tdh_sys_rdall__lp_not_initialised(void **state)
 static void test_tdh_sys_rdall__before_sys_init(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	fill_page(s, PAGE_PA);
 	uint64_t next = 0;
 	assert_tdx_status(TDX_SYS_LP_INIT_NOT_DONE, rdall(s, 0, PAGE_PA, 0, &next));
@@ -354,7 +347,7 @@ static void test_tdh_sys_rdall__rdx_above_max_pa(void **state)
 static void test_tdh_sys_rdall__in_ready(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	fill_page(s, t.scratch_pa);
@@ -370,7 +363,7 @@ static void test_tdh_sys_rdall__in_ready(void **state)
 static void test_tdh_sys_rdall__after_shutdown(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_bringup(s, &t);
 	struct tdx_module_args a = { 0 };

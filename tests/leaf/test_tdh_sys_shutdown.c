@@ -13,13 +13,6 @@
 
 #include "tsim.h"
 
-static inline tdxsim *sim_new(void)
-{
-	tdxsim *s = tsim_create_default();
-	tsim_vmxon_all(s);
-	return s;
-}
-
 static inline void to_ready(tdxsim *s)
 {
 	struct tsim_tdmrs t;
@@ -75,7 +68,7 @@ static inline struct tdx_module_args pattern(void)
 static void test_tdh_sys_shutdown__success(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	to_ready(s);
 	uint64_t hv = module_hv(s);          /* what Linux 7.3 passes */
 	struct tdx_module_args a = pattern(), want = pattern();
@@ -90,7 +83,7 @@ static void test_tdh_sys_shutdown__success(void **state)
 static void test_tdh_sys_shutdown__rcx_above_module_hv(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	to_ready(s);
 	uint64_t hv = module_hv(s);
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX), shutdown(s, 0, hv + 1));
@@ -105,7 +98,7 @@ static void test_tdh_sys_shutdown__rcx_above_module_hv(void **state)
 static void test_tdh_sys_shutdown__rcx_checked_before_lock(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	to_ready(s);
 	unsigned id = add_fault(s, TDX_SYS_BUSY, 1, 0);
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX),
@@ -117,7 +110,7 @@ static void test_tdh_sys_shutdown__rcx_checked_before_lock(void **state)
 static void test_tdh_sys_shutdown__sys_busy(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	to_ready(s);
 	unsigned id = add_fault(s, TDX_SYS_BUSY, 1, 1);
 	assert_tdx_status(TDX_SYS_BUSY, shutdown(s, 0, module_hv(s)));
@@ -131,7 +124,7 @@ static void test_tdh_sys_shutdown__sys_busy(void **state)
 static void test_tdh_sys_shutdown__every_leaf_but_44_refused(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	to_ready(s);
 	assert_tdx_status(TDX_SUCCESS, shutdown(s, 0, 0));
 	for (uint64_t leaf = 0; leaf <= 0x100; leaf++) {
@@ -154,7 +147,7 @@ static void test_tdh_sys_shutdown__every_leaf_but_44_refused(void **state)
 static void test_tdh_sys_shutdown__twice(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	to_ready(s);
 	assert_tdx_status(TDX_SUCCESS, shutdown(s, 0, 0));
 	assert_tdx_status(TDX_SYS_SHUTDOWN, shutdown(s, 1, 0));
@@ -164,7 +157,7 @@ static void test_tdh_sys_shutdown__twice(void **state)
 static void test_tdh_sys_shutdown__before_sys_init(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	assert_tdx_status(TDX_SYS_NOT_READY, shutdown(s, 0, 0));
 	assert_int_equal(tdxsim_module_state(s), TDX_SYSINIT_PENDING);
 	tdxsim_close(s);
@@ -173,7 +166,7 @@ static void test_tdh_sys_shutdown__before_sys_init(void **state)
 static void test_tdh_sys_shutdown__before_ready(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	tsim_sys_init(s);
 	tsim_lp_init_all(s);
@@ -189,7 +182,7 @@ static void test_tdh_sys_shutdown__before_ready(void **state)
 static void test_tdh_sys_shutdown__fault_refuses_unreachable_status(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	static const uint64_t st[] = { TDX_KEY_GENERATION_FAILED, TDX_RND_NO_ENTROPY, TDX_OPERAND_BUSY };
 	for (unsigned i = 0; i < 3; i++) {
 		tdxsim_fault f = TDXSIM_FAULT_INIT;

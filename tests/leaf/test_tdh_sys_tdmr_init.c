@@ -16,13 +16,6 @@
 #define SENT 0x5A5A5A5A5A5A5A5AULL
 #define CALLS_PER_GB 256
 
-static inline tdxsim *sim_new(void)
-{
-	tdxsim *s = tsim_create_default();
-	tsim_vmxon_all(s);
-	return s;
-}
-
 static inline unsigned add_fault(tdxsim *s, uint64_t status, int leaf, uint64_t nth, uint64_t count)
 {
 	tdxsim_fault f = TDXSIM_FAULT_INIT;
@@ -89,7 +82,7 @@ static inline int page_initialised(tdxsim *s, uint64_t pa)
 static void test_tdh_sys_tdmr_init__success(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	uint64_t rdx;
@@ -101,7 +94,7 @@ static void test_tdh_sys_tdmr_init__success(void **state)
 static void test_tdh_sys_tdmr_init__chunking(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	uint64_t base = t.info[1].base, size = t.info[1].size, rdx;
@@ -122,7 +115,7 @@ static void test_tdh_sys_tdmr_init__chunking(void **state)
 static void test_tdh_sys_tdmr_init__gb_usable_when_complete(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	uint64_t base = t.info[0].base, rdx;
@@ -144,7 +137,7 @@ static void test_tdh_sys_tdmr_init__gb_usable_when_complete(void **state)
 static void test_tdh_sys_tdmr_init__already_initialized(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	tsim_tdmr_init_all(s, &t);
@@ -159,7 +152,7 @@ static void test_tdh_sys_tdmr_init__already_initialized(void **state)
 static void test_tdh_sys_tdmr_init__tdmrs_independent(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	uint64_t rdx;
@@ -175,7 +168,7 @@ static void test_tdh_sys_tdmr_init__tdmrs_independent(void **state)
 static void test_tdh_sys_tdmr_init__rcx_not_1g_aligned(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	expect_invalid_rcx(s, t.info[1].base + TDX_2M);
@@ -186,7 +179,7 @@ static void test_tdh_sys_tdmr_init__rcx_not_1g_aligned(void **state)
 static void test_tdh_sys_tdmr_init__rcx_keyid_bits(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	tdxsim_info info = sim_info(s);
@@ -198,7 +191,7 @@ static void test_tdh_sys_tdmr_init__rcx_keyid_bits(void **state)
 static void test_tdh_sys_tdmr_init__rcx_above_max_pa(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	expect_invalid_rcx(s, 1ULL << 52);
@@ -209,7 +202,7 @@ static void test_tdh_sys_tdmr_init__rcx_above_max_pa(void **state)
 static void test_tdh_sys_tdmr_init__rcx_not_a_tdmr_base(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	/* 1 GB inside TDMR 0, the hole between the TDMRs, past the end. */
@@ -222,7 +215,7 @@ static void test_tdh_sys_tdmr_init__rcx_not_a_tdmr_base(void **state)
 static void test_tdh_sys_tdmr_init__operand_busy(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	unsigned id = add_fault(s, TDX_OPERAND_BUSY, TDH_SYS_TDMR_INIT, 2, 1);
@@ -246,7 +239,7 @@ static void test_tdh_sys_tdmr_init__operand_busy(void **state)
 static void test_tdh_sys_tdmr_init__operand_busy_after_rcx_checks(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	unsigned id = add_fault(s, TDX_OPERAND_BUSY, TDH_SYS_TDMR_INIT, 1, 0);
@@ -260,7 +253,7 @@ static void test_tdh_sys_tdmr_init__operand_busy_after_rcx_checks(void **state)
 static void test_tdh_sys_tdmr_init__before_sys_init(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	uint64_t rdx;
 	assert_tdx_status(TDX_SYS_NOT_READY, tdmr_init(s, 0, &rdx));
 	assert_int_equal(rdx, SENT);           /* dispatcher error: only RAX */
@@ -270,7 +263,7 @@ static void test_tdh_sys_tdmr_init__before_sys_init(void **state)
 static void test_tdh_sys_tdmr_init__before_ready(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_sysconfig(s, &t);
 	uint64_t rdx;
@@ -285,7 +278,7 @@ static void test_tdh_sys_tdmr_init__before_ready(void **state)
 static void test_tdh_sys_tdmr_init__after_shutdown(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
 	struct tdx_module_args a = { 0 };
@@ -298,7 +291,7 @@ static void test_tdh_sys_tdmr_init__after_shutdown(void **state)
 static void test_tdh_sys_tdmr_init__fault_refuses_unreachable_status(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	static const uint64_t st[] = { TDX_KEY_GENERATION_FAILED, TDX_RND_NO_ENTROPY, TDX_SYS_BUSY };
 	for (unsigned i = 0; i < 3; i++) {
 		tdxsim_fault f = TDXSIM_FAULT_INIT;

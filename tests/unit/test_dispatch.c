@@ -24,13 +24,6 @@
 #define SEAMLDR_INFO 0x8000000000000000ULL
 #define LDR_PA 0x400000ULL
 
-static inline tdxsim *sim_new(void)
-{
-	tdxsim *s = tsim_create_default();
-	tsim_vmxon_all(s);
-	return s;
-}
-
 static inline void to_ready(tdxsim *s)
 {
 	struct tsim_tdmrs t;
@@ -96,7 +89,7 @@ static void test_dispatch__without_vmxon(void **state)
 static void test_dispatch__after_vmxoff(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	assert_int_equal(tdxsim_vmx_get(s, 2), TDXSIM_OK);      /* refcount 2 */
 	assert_int_equal(tdxsim_vmx_put(s, 2), TDXSIM_OK);
 	expect_gate(s, 2, TDH_SYS_LP_SHUTDOWN, TDX_SUCCESS);
@@ -128,7 +121,7 @@ static void test_dispatch__no_module(void **state)
 static void test_dispatch__bad_lp(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	struct tdx_module_args a = { 0 };
 	assert_tdx_status(TDXSIM_SW_BAD_LP, tdxsim_seamcall(s, 8, TDH_SYS_INIT, &a));
 	assert_int_equal(tdxsim_lp_offline(s, 3), TDXSIM_OK);
@@ -142,7 +135,7 @@ static void test_dispatch__bad_lp(void **state)
 static void test_dispatch__rax_reserved_bits(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	expect_gate(s, 0, TDH_SYS_INIT | (1ULL << 24), RAX_INVALID);
 	expect_gate(s, 0, TDH_SYS_INIT | (1ULL << 31), RAX_INVALID);
 	expect_gate(s, 0, TDH_SYS_INIT | (1ULL << 32), RAX_INVALID);
@@ -155,7 +148,7 @@ static void test_dispatch__rax_reserved_bits(void **state)
 static void test_dispatch__rax_reserved_before_state_gate(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	/* Before READY: reserved bits win over SYS_NOT_READY. */
 	expect_gate(s, 0, TDH_SYS_TDMR_INIT | (1ULL << 40), RAX_INVALID);
 	to_shutdown(s);
@@ -167,7 +160,7 @@ static void test_dispatch__rax_reserved_before_state_gate(void **state)
 static void test_dispatch__unsupported_version(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	tsim_lp_init_all(s);
 	expect_gate(s, 0, TDH_SYS_RD | (1ULL << TDX_VERSION_SHIFT), RAX_INVALID);
@@ -184,7 +177,7 @@ static void test_dispatch__unsupported_version(void **state)
 static void test_dispatch__version_before_shutdown_gate(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	to_shutdown(s);
 	expect_gate(s, 0, TDH_SYS_RD | (1ULL << TDX_VERSION_SHIFT), RAX_INVALID);
 	expect_gate(s, 0, TDH_SYS_LP_SHUTDOWN | (1ULL << TDX_VERSION_SHIFT), RAX_INVALID);
@@ -195,7 +188,7 @@ static void test_dispatch__version_before_shutdown_gate(void **state)
 static void test_dispatch__unknown_leaf_before_ready(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	static const uint64_t leaves[] = { 42, 46, 47, 50, 51, 67, 97, 0xFE, 0xFFFF };
 	for (unsigned i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++)
 		expect_gate(s, 0, leaves[i], TDX_SYS_NOT_READY);
@@ -209,7 +202,7 @@ static void test_dispatch__unknown_leaf_before_ready(void **state)
 static void test_dispatch__unknown_leaf_in_ready(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	to_ready(s);
 	static const uint64_t leaves[] = { 42, 46, 47, 50, 51, 67, 97, 0xFE, 0xFFFF };
 	for (unsigned i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++)
@@ -221,7 +214,7 @@ static void test_dispatch__unknown_leaf_in_ready(void **state)
 static void test_dispatch__unknown_leaf_after_shutdown(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	to_shutdown(s);
 	static const uint64_t leaves[] = { 42, 46, 47, 50, 51, 67, 97, 0xFE, 0xFFFF };
 	for (unsigned i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++)
@@ -232,7 +225,7 @@ static void test_dispatch__unknown_leaf_after_shutdown(void **state)
 static void test_dispatch__ready_only_leaves_before_ready(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	/* tdx-abi.md 1.1: until READY only 31-35, 37, 44, 45, 53 run. */
 	expect_gate(s, 0, TDH_SYS_TDMR_INIT, TDX_SYS_NOT_READY);
 	expect_gate(s, 0, TDH_PHYMEM_PAGE_RDMD, TDX_SYS_NOT_READY);
@@ -283,7 +276,7 @@ static inline void fill(tdxsim *s, uint64_t pa, size_t len)
 static void test_dispatch__seamldr_info(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	fill(s, LDR_PA, 512);
 	struct tdx_module_args a = pattern(), want = pattern();
 	a.rcx = want.rcx = LDR_PA;
@@ -321,7 +314,7 @@ static void test_dispatch__seamldr_info_platform(void **state)
 static void test_dispatch__seamldr_info_misaligned(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	fill(s, LDR_PA, 512);
 	struct tdx_module_args a = pattern(), want = pattern();
 	a.rcx = want.rcx = LDR_PA + 128;
@@ -338,7 +331,7 @@ static void test_dispatch__seamldr_info_misaligned(void **state)
 static void test_dispatch__seamldr_info_any_module_state(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	to_shutdown(s);
 	fill(s, LDR_PA, 256);
 	struct tdx_module_args a = { .rcx = LDR_PA };
@@ -377,7 +370,7 @@ static void record(void *user, const tdxsim_seamcall_event *ev)
 /* SYS.INIT and LP.INIT done, thread bound to LP 0, a hook recording the call. */
 static inline tdxsim *bound_sim(struct last_event *l)
 {
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	tsim_lp_init_all(s);
 	assert_int_equal(tdxsim_thread_bind(s, 0), TDXSIM_OK);
@@ -441,7 +434,7 @@ static void test_dispatch__seamcall_ret_writeback(void **state)
 	assert_int_equal(l.ev.in.r10, want.r10);
 	/* RDMD zeroes RCX, RDX, R8-R11: all six come back. */
 	tdxsim_close(s);
-	s = sim_new();
+	s = tsim_create_vmxon();
 	to_ready(s);
 	assert_int_equal(tdxsim_thread_bind(s, 1), TDXSIM_OK);
 	struct tdx_module_args b = pattern();
@@ -475,7 +468,7 @@ static void test_dispatch__seamcall_saved_ret_writeback(void **state)
 static void test_dispatch__bound_lp(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	struct tdx_module_args a = { 0 };
 	seamcall_ok(s, 6, TDH_SYS_LP_INIT, &a);
@@ -506,7 +499,7 @@ static void test_dispatch__unbound_thread(void **state)
 	assert_tdx_status(TDXSIM_SW_NO_BINDING, __seamcall_saved_ret(TDH_SYS_INIT, &a));
 	assert_memory_equal(&a, &want, sizeof(a));
 	/* Unbinding after a binding works too. */
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	assert_int_equal(tdxsim_thread_bind(s, 0), TDXSIM_OK);
 	assert_int_equal(tdxsim_thread_bind(NULL, 0), TDXSIM_OK);
 	assert_tdx_status(TDXSIM_SW_NO_BINDING, __seamcall(TDH_SYS_INIT, &a));
@@ -524,7 +517,7 @@ static void *other_thread(void *arg)
 static void test_dispatch__binding_is_per_thread(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	assert_int_equal(tdxsim_thread_bind(s, 0), TDXSIM_OK);
 	uint64_t st = 0;
 	pthread_t th;
@@ -540,7 +533,7 @@ static void test_dispatch__binding_is_per_thread(void **state)
 static void test_dispatch__fault_add_argument_checks(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tdxsim_fault f = TDXSIM_FAULT_INIT;
 	f.nth = 1;
 	f.status = TDX_SYS_NOT_READY;             /* not injectable */
@@ -568,7 +561,7 @@ static void test_dispatch__fault_add_argument_checks(void **state)
 static void test_dispatch__fault_any_leaf_only_where_it_can(void **state)
 {
 	(void)state;
-	tdxsim *s = sim_new();
+	tdxsim *s = tsim_create_vmxon();
 	tdxsim_fault f = TDXSIM_FAULT_INIT;   /* leaf -1: any leaf that takes the lock */
 	f.status = TDX_SYS_BUSY;
 	f.nth = 1;
