@@ -57,12 +57,6 @@ const char *tdx_tdcall_leaf_name(uint64_t rax)
 	return leaf < TDX_TDCALL_LEAF_MAX ? tdcall_names[leaf] : NULL;
 }
 
-/* Leaves whose handler exists (tools and coverage). */
-int seam_leaf_implemented(unsigned leaf)
-{
-	return leaf < TDX_SEAMCALL_LEAF_MAX && leaves[leaf].fn != NULL;
-}
-
 static uint64_t gate(struct seam_module *m, uint64_t rax, const struct seam_leaf **out)
 {
 	*out = NULL;

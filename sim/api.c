@@ -60,8 +60,7 @@ const char *tdx_status_str(uint64_t status, char *buf, size_t len)
 	int sw = ((status >> 40) & 0xFF) == TDX_STATUS_SW_CLASS;
 	if (!op || sw) {
 		snprintf(buf, len, "%s (0x%016llx)", name, (unsigned long long)status);
-	} else if ((status & TDX_STATUS_CLASS_MASK) >> 40 == 0x0A ||
-		   ((status >> 40) & 0xFF) == 0x0A) {
+	} else if (((status >> 40) & 0xFF) == 0x0A) {
 		/* TDMR class: TDMR index / level / second index. */
 		snprintf(buf, len, "%s+0x%x (0x%016llx)", name, op, (unsigned long long)status);
 	} else if (operand_name(op)) {

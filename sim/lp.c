@@ -131,12 +131,13 @@ tdxsim_err tdxsim_lp_cycles(tdxsim *s, unsigned lpid, uint64_t *cycles)
 
 /* ---- The SEAMCALL instruction ------------------------------------------- */
 
-static void emit_event(tdxsim *s, struct sim_lp *lp, uint64_t rax,
+/* n: hook slots in use when the SEAMCALL started (its registers were saved
+ * only if n > 0). */
+static void emit_event(tdxsim *s, struct sim_lp *lp, int n, uint64_t rax,
 		       const struct tdx_module_args *in, const struct tdx_module_args *out,
 		       uint64_t status, uint64_t start, uint64_t cycles, int injected)
 {
 	uint64_t seq = atomic_fetch_add_explicit(&s->seq, 1, memory_order_relaxed);
-	int n = atomic_load_explicit(&s->n_hooks, memory_order_acquire);
 	if (!n)
 		return;
 	tdxsim_seamcall_event ev = {
@@ -166,7 +167,11 @@ uint64_t tdxsim_seamcall(tdxsim *s, unsigned lpid, uint64_t rax, struct tdx_modu
 		sim_error(s, TDXSIM_ERR_STATE, "SEAMCALL on offline LP %u", lpid);
 		return TDXSIM_SW_LP_OFFLINE;
 	}
-	const struct tdx_module_args in = *regs;
+	/* The entry registers are kept only for hooks: off the hot path otherwise. */
+	int hooks = atomic_load_explicit(&s->n_hooks, memory_order_acquire);
+	struct tdx_module_args in;
+	if (hooks)
+		in = *regs;
 	uint64_t start = atomic_load_explicit(&lp->cycles, memory_order_relaxed);
 	uint64_t status, cycles;
 	int injected = 0;
@@ -194,7 +199,7 @@ uint64_t tdxsim_seamcall(tdxsim *s, unsigned lpid, uint64_t rax, struct tdx_modu
 	uint64_t leaf = rax & TDX_LEAF_MASK;
 	if (!(rax & TDX_SEAMLDR_BIT) && leaf < TDX_SEAMCALL_LEAF_MAX)
 		sim_count(&lp->stat_leaf[leaf]);
-	emit_event(s, lp, rax, &in, regs, status, start, cycles, injected);
+	emit_event(s, lp, hooks, rax, &in, regs, status, start, cycles, injected);
 	return status;
 }
 

@@ -212,14 +212,47 @@ void tsim_tdmr_init_all(tdxsim *s, const struct tsim_tdmrs *t)
 	}
 }
 
-void tsim_bringup(tdxsim *s, struct tsim_tdmrs *t)
+void tsim_to_sysconfig(tdxsim *s, struct tsim_tdmrs *t)
 {
-	tsim_vmxon_all(s);
 	tsim_sys_init(s);
 	tsim_lp_init_all(s);
 	tsim_build_tdmrs(s, t);
 	assert_tdx_status(TDX_SUCCESS, tsim_sys_config(s, t));
+	assert_int_equal(tdxsim_module_state(s), TDX_SYSCONFIG_DONE);
+}
+
+void tsim_to_ready(tdxsim *s, struct tsim_tdmrs *t)
+{
+	struct tsim_tdmrs local;
+	tsim_to_sysconfig(s, t ? t : &local);
 	tsim_key_config_all(s);
+	assert_int_equal(tdxsim_module_state(s), TDX_SYS_READY);
+}
+
+unsigned tsim_fault(tdxsim *s, uint64_t status, int leaf, int lp, uint64_t nth, uint64_t count)
+{
+	tdxsim_fault f = TDXSIM_FAULT_INIT;
+	f.status = status;
+	f.leaf = leaf;
+	f.lp = lp;
+	f.nth = nth;
+	f.count = count;
+	unsigned id = ~0u;
+	assert_int_equal(tdxsim_fault_add(s, &f, &id), TDXSIM_OK);
+	return id;
+}
+
+uint64_t tsim_fault_fired(tdxsim *s, unsigned id)
+{
+	uint64_t n = ~0ULL;
+	assert_int_equal(tdxsim_fault_fired(s, id, &n), TDXSIM_OK);
+	return n;
+}
+
+void tsim_bringup(tdxsim *s, struct tsim_tdmrs *t)
+{
+	tsim_vmxon_all(s);
+	tsim_to_ready(s, t);
 	tsim_tdmr_init_all(s, t);
 	assert_int_equal(tdxsim_module_state(s), TDX_SYS_READY);
 }

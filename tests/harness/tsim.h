@@ -54,8 +54,18 @@ void tsim_write_tdmrs(tdxsim *s, const struct tsim_tdmrs *t);
 uint64_t tsim_sys_config(tdxsim *s, const struct tsim_tdmrs *t);
 void tsim_key_config_all(tdxsim *s);           /* KEY.CONFIG on the first LP of each package */
 void tsim_tdmr_init_all(tdxsim *s, const struct tsim_tdmrs *t);
+/* Up to SYSCONFIG_DONE (SYS.INIT, LP.INIT everywhere, Linux-style TDMRs,
+ * SYS.CONFIG); VMXON must already be on. */
+void tsim_to_sysconfig(tdxsim *s, struct tsim_tdmrs *t);
+/* Then KEY.CONFIG on every package: READY, TDMRs not initialised. t may be NULL. */
+void tsim_to_ready(tdxsim *s, struct tsim_tdmrs *t);
 /* The whole bring-up; the module ends READY. */
 void tsim_bringup(tdxsim *s, struct tsim_tdmrs *t);
+
+/* Plan a fault (tdxsim_fault_add must succeed); leaf and lp may be -1. */
+unsigned tsim_fault(tdxsim *s, uint64_t status, int leaf, int lp, uint64_t nth, uint64_t count);
+/* How often fault id fired. */
+uint64_t tsim_fault_fired(tdxsim *s, unsigned id);
 
 /* First LP of a package. */
 unsigned tsim_pkg_first_lp(tdxsim *s, unsigned pkg);

@@ -14,17 +14,6 @@
 
 #include "tsim.h"
 
-static inline void to_ready(tdxsim *s)
-{
-	struct tsim_tdmrs t;
-	tsim_sys_init(s);
-	tsim_lp_init_all(s);
-	tsim_build_tdmrs(s, &t);
-	assert_tdx_status(TDX_SUCCESS, tsim_sys_config(s, &t));
-	tsim_key_config_all(s);
-	assert_int_equal(tdxsim_module_state(s), TDX_SYS_READY);
-}
-
 static inline struct tdx_module_args pattern(void)
 {
 	struct tdx_module_args a;
@@ -52,7 +41,7 @@ static void test_tdh_sys_disable__in_ready(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	to_ready(s);
+	tsim_to_ready(s, NULL);
 	tdxsim_info info = { .size = sizeof(info) };
 	assert_int_equal(tdxsim_info_get(s, &info), TDXSIM_OK);
 	assert_int_equal(tdxsim_global_keyid(s), info.first_tdx_keyid);
@@ -136,7 +125,7 @@ static void test_tdh_sys_disable__twice(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	to_ready(s);
+	tsim_to_ready(s, NULL);
 	assert_tdx_status(TDX_SUCCESS, disable(s, 0));
 	assert_tdx_status(TDX_SUCCESS, disable(s, 4));
 	assert_int_equal(tdxsim_module_state(s), TDX_SYSINIT_PENDING);
@@ -147,7 +136,7 @@ static void test_tdh_sys_disable__after_sys_shutdown(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	to_ready(s);
+	tsim_to_ready(s, NULL);
 	struct tdx_module_args a = { 0 };
 	seamcall_ok(s, 0, TDH_SYS_SHUTDOWN, &a);
 	assert_tdx_status(TDX_SYS_SHUTDOWN, sys_rd(s));
@@ -161,7 +150,7 @@ static void test_tdh_sys_disable__sys_busy(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	to_ready(s);
+	tsim_to_ready(s, NULL);
 	tdxsim_fault f = TDXSIM_FAULT_INIT;
 	f.status = TDX_SYS_BUSY;
 	f.leaf = TDH_SYS_DISABLE;

@@ -12,41 +12,6 @@
 
 #define SENT 0x5A5A5A5A5A5A5A5AULL
 
-static inline unsigned add_fault(tdxsim *s, uint64_t status, int leaf, uint64_t nth, uint64_t count)
-{
-	tdxsim_fault f = TDXSIM_FAULT_INIT;
-	f.status = status;
-	f.leaf = leaf;
-	f.nth = nth;
-	f.count = count;
-	unsigned id = ~0u;
-	assert_int_equal(tdxsim_fault_add(s, &f, &id), TDXSIM_OK);
-	return id;
-}
-
-static inline uint64_t fired(tdxsim *s, unsigned id)
-{
-	uint64_t n = ~0ULL;
-	assert_int_equal(tdxsim_fault_fired(s, id, &n), TDXSIM_OK);
-	return n;
-}
-
-static inline void to_sysconfig(tdxsim *s, struct tsim_tdmrs *t)
-{
-	tsim_sys_init(s);
-	tsim_lp_init_all(s);
-	tsim_build_tdmrs(s, t);
-	assert_tdx_status(TDX_SUCCESS, tsim_sys_config(s, t));
-	assert_int_equal(tdxsim_module_state(s), TDX_SYSCONFIG_DONE);
-}
-
-static inline void to_ready(tdxsim *s, struct tsim_tdmrs *t)
-{
-	to_sysconfig(s, t);
-	tsim_key_config_all(s);
-	assert_int_equal(tdxsim_module_state(s), TDX_SYS_READY);
-}
-
 static inline uint64_t sys_init(tdxsim *s, uint64_t rcx)
 {
 	struct tdx_module_args a = { .rcx = rcx };
@@ -135,7 +100,7 @@ static void test_tdh_sys_init__after_sys_config(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
-	to_sysconfig(s, &t);
+	tsim_to_sysconfig(s, &t);
 	assert_tdx_status(TDX_SYS_INIT_NOT_PENDING, sys_init(s, 0));
 	assert_int_equal(tdxsim_module_state(s), TDX_SYSCONFIG_DONE);
 	tdxsim_close(s);
@@ -146,7 +111,7 @@ static void test_tdh_sys_init__after_ready(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
-	to_ready(s, &t);
+	tsim_to_ready(s, &t);
 	assert_tdx_status(TDX_SYS_INIT_NOT_PENDING, sys_init(s, 0));
 	assert_int_equal(tdxsim_module_state(s), TDX_SYS_READY);
 	tdxsim_close(s);
@@ -157,7 +122,7 @@ static void test_tdh_sys_init__after_shutdown(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
-	to_ready(s, &t);
+	tsim_to_ready(s, &t);
 	struct tdx_module_args a = { 0 };
 	seamcall_ok(s, 0, TDH_SYS_SHUTDOWN, &a);
 	assert_tdx_status(TDX_SYS_SHUTDOWN, sys_init(s, 0));
@@ -169,11 +134,11 @@ static void test_tdh_sys_init__sys_busy(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	unsigned id = add_fault(s, TDX_SYS_BUSY, TDH_SYS_INIT, 1, 1);
+	unsigned id = tsim_fault(s, TDX_SYS_BUSY, TDH_SYS_INIT, -1, 1, 1);
 	struct tdx_module_args a = { .rdx = SENT };
 	assert_tdx_status(TDX_SYS_BUSY, seamcall_raw(s, 0, TDH_SYS_INIT, &a));
 	assert_int_equal(a.rdx, 0);            /* zeroed before the lock */
-	assert_int_equal(fired(s, id), 1);
+	assert_int_equal(tsim_fault_fired(s, id), 1);
 	assert_int_equal(tdxsim_module_state(s), TDX_SYSINIT_PENDING);
 	assert_tdx_status(TDX_SUCCESS, sys_init(s, 0));
 	assert_int_equal(tdxsim_module_state(s), TDX_SYSINIT_DONE);
@@ -184,7 +149,7 @@ static void test_tdh_sys_init__sys_busy_before_rcx_check(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	add_fault(s, TDX_SYS_BUSY, TDH_SYS_INIT, 1, 1);
+	tsim_fault(s, TDX_SYS_BUSY, TDH_SYS_INIT, -1, 1, 1);
 	assert_tdx_status(TDX_SYS_BUSY, sys_init(s, 1));
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX), sys_init(s, 1));
 	tdxsim_close(s);
@@ -194,9 +159,9 @@ static void test_tdh_sys_init__rnd_no_entropy(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	unsigned id = add_fault(s, TDX_RND_NO_ENTROPY, TDH_SYS_INIT, 1, 1);
+	unsigned id = tsim_fault(s, TDX_RND_NO_ENTROPY, TDH_SYS_INIT, -1, 1, 1);
 	assert_tdx_status(TDX_RND_NO_ENTROPY, sys_init(s, 0));
-	assert_int_equal(fired(s, id), 1);
+	assert_int_equal(tsim_fault_fired(s, id), 1);
 	assert_int_equal(tdxsim_module_state(s), TDX_SYSINIT_PENDING);
 	assert_tdx_status(TDX_SUCCESS, sys_init(s, 0));
 	assert_int_equal(tdxsim_module_state(s), TDX_SYSINIT_DONE);
@@ -208,10 +173,10 @@ static void test_tdh_sys_init__rnd_after_state_check(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	assert_tdx_status(TDX_SUCCESS, sys_init(s, 0));
-	unsigned id = add_fault(s, TDX_RND_NO_ENTROPY, TDH_SYS_INIT, 1, 0);
+	unsigned id = tsim_fault(s, TDX_RND_NO_ENTROPY, TDH_SYS_INIT, -1, 1, 0);
 	/* RDRAND comes after the state check: a repeat never reaches it. */
 	assert_tdx_status(TDX_SYS_INIT_NOT_PENDING, sys_init(s, 0));
-	assert_int_equal(fired(s, id), 0);
+	assert_int_equal(tsim_fault_fired(s, id), 0);
 	tdxsim_close(s);
 }
 

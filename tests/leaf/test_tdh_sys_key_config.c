@@ -14,34 +14,6 @@
 
 #define SENT 0x5A5A5A5A5A5A5A5AULL
 
-static inline unsigned add_fault(tdxsim *s, uint64_t status, int leaf, uint64_t nth, uint64_t count)
-{
-	tdxsim_fault f = TDXSIM_FAULT_INIT;
-	f.status = status;
-	f.leaf = leaf;
-	f.nth = nth;
-	f.count = count;
-	unsigned id = ~0u;
-	assert_int_equal(tdxsim_fault_add(s, &f, &id), TDXSIM_OK);
-	return id;
-}
-
-static inline uint64_t fired(tdxsim *s, unsigned id)
-{
-	uint64_t n = ~0ULL;
-	assert_int_equal(tdxsim_fault_fired(s, id, &n), TDXSIM_OK);
-	return n;
-}
-
-static inline void to_sysconfig(tdxsim *s, struct tsim_tdmrs *t)
-{
-	tsim_sys_init(s);
-	tsim_lp_init_all(s);
-	tsim_build_tdmrs(s, t);
-	assert_tdx_status(TDX_SUCCESS, tsim_sys_config(s, t));
-	assert_int_equal(tdxsim_module_state(s), TDX_SYSCONFIG_DONE);
-}
-
 static inline uint64_t key_config(tdxsim *s, unsigned lp)
 {
 	struct tdx_module_args a = { 0 };
@@ -58,7 +30,7 @@ static void test_tdh_sys_key_config__success(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
-	to_sysconfig(s, &t);
+	tsim_to_sysconfig(s, &t);
 	unsigned pkg = 9;
 	assert_int_equal(tdxsim_lp_package(s, PKG1_LP, &pkg), TDXSIM_OK);
 	assert_int_equal(pkg, 1);
@@ -78,7 +50,7 @@ static void test_tdh_sys_key_config__last_package_makes_ready(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
-	to_sysconfig(s, &t);
+	tsim_to_sysconfig(s, &t);
 	assert_tdx_status(TDX_SUCCESS, key_config(s, PKG1_LP));
 	assert_int_equal(tdxsim_module_state(s), TDX_SYSCONFIG_DONE);
 	assert_tdx_status(TDX_SUCCESS, key_config(s, PKG0_LP_B));
@@ -94,7 +66,7 @@ static void test_tdh_sys_key_config__single_package(void **state)
 	tdxsim *s = tsim_create(&cfg);
 	tsim_vmxon_all(s);
 	struct tsim_tdmrs t;
-	to_sysconfig(s, &t);
+	tsim_to_sysconfig(s, &t);
 	assert_tdx_status(TDX_SUCCESS, key_config(s, 1));
 	assert_int_equal(tdxsim_module_state(s), TDX_SYS_READY);
 	/* On one package the second call always finds the module READY. */
@@ -127,7 +99,7 @@ static void test_tdh_sys_key_config__twice_while_other_pending(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
-	to_sysconfig(s, &t);
+	tsim_to_sysconfig(s, &t);
 	assert_tdx_status(TDX_SUCCESS, key_config(s, PKG0_LP));
 	assert_tdx_status(TDX_KEY_CONFIGURED, key_config(s, PKG0_LP));
 	/* Any LP of the package: the package is what counts. */
@@ -144,7 +116,7 @@ static void test_tdh_sys_key_config__after_ready(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
-	to_sysconfig(s, &t);
+	tsim_to_sysconfig(s, &t);
 	tsim_key_config_all(s);
 	assert_int_equal(tdxsim_module_state(s), TDX_SYS_READY);
 	assert_tdx_status(TDX_SYS_KEY_CONFIG_NOT_PENDING, key_config(s, PKG0_LP));
@@ -157,7 +129,7 @@ static void test_tdh_sys_key_config__after_shutdown(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
-	to_sysconfig(s, &t);
+	tsim_to_sysconfig(s, &t);
 	tsim_key_config_all(s);
 	struct tdx_module_args a = { 0 };
 	seamcall_ok(s, 0, TDH_SYS_SHUTDOWN, &a);
@@ -170,10 +142,10 @@ static void test_tdh_sys_key_config__sys_busy(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
-	to_sysconfig(s, &t);
-	unsigned id = add_fault(s, TDX_SYS_BUSY, TDH_SYS_KEY_CONFIG, 1, 1);
+	tsim_to_sysconfig(s, &t);
+	unsigned id = tsim_fault(s, TDX_SYS_BUSY, TDH_SYS_KEY_CONFIG, -1, 1, 1);
 	assert_tdx_status(TDX_SYS_BUSY, key_config(s, PKG0_LP));
-	assert_int_equal(fired(s, id), 1);
+	assert_int_equal(tsim_fault_fired(s, id), 1);
 	/* The package was not configured: the retry programs it. */
 	assert_tdx_status(TDX_SUCCESS, key_config(s, PKG0_LP));
 	tdxsim_close(s);
@@ -183,7 +155,7 @@ static void test_tdh_sys_key_config__sys_busy_before_state_check(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	add_fault(s, TDX_SYS_BUSY, TDH_SYS_KEY_CONFIG, 1, 1);
+	tsim_fault(s, TDX_SYS_BUSY, TDH_SYS_KEY_CONFIG, -1, 1, 1);
 	assert_tdx_status(TDX_SYS_BUSY, key_config(s, 0));
 	assert_tdx_status(TDX_SYS_KEY_CONFIG_NOT_PENDING, key_config(s, 0));
 	tdxsim_close(s);
@@ -194,11 +166,11 @@ static void test_tdh_sys_key_config__key_generation_failed(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
-	to_sysconfig(s, &t);
+	tsim_to_sysconfig(s, &t);
 	assert_tdx_status(TDX_SUCCESS, key_config(s, PKG0_LP));
-	unsigned id = add_fault(s, TDX_KEY_GENERATION_FAILED, TDH_SYS_KEY_CONFIG, 1, 1);
+	unsigned id = tsim_fault(s, TDX_KEY_GENERATION_FAILED, TDH_SYS_KEY_CONFIG, -1, 1, 1);
 	assert_tdx_status(TDX_KEY_GENERATION_FAILED, key_config(s, PKG1_LP));
-	assert_int_equal(fired(s, id), 1);
+	assert_int_equal(tsim_fault_fired(s, id), 1);
 	assert_int_equal(tdxsim_module_state(s), TDX_SYSCONFIG_DONE);
 	/* The package bit was cleared: a retry succeeds (not KEY_CONFIGURED). */
 	assert_tdx_status(TDX_SUCCESS, key_config(s, PKG1_LP));
@@ -211,11 +183,11 @@ static void test_tdh_sys_key_config__operand_busy_ket(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
-	to_sysconfig(s, &t);
-	unsigned id = add_fault(s, TDX_OPERAND_BUSY, TDH_SYS_KEY_CONFIG, 1, 1);
+	tsim_to_sysconfig(s, &t);
+	unsigned id = tsim_fault(s, TDX_OPERAND_BUSY, TDH_SYS_KEY_CONFIG, -1, 1, 1);
 	assert_tdx_status(0x80000200000000BBULL, key_config(s, PKG0_LP));
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_KET), 0x80000200000000BBULL);
-	assert_int_equal(fired(s, id), 1);
+	assert_int_equal(tsim_fault_fired(s, id), 1);
 	assert_tdx_status(TDX_SUCCESS, key_config(s, PKG0_LP));
 	assert_tdx_status(TDX_SUCCESS, key_config(s, PKG1_LP));
 	assert_int_equal(tdxsim_module_state(s), TDX_SYS_READY);
@@ -227,14 +199,14 @@ static void test_tdh_sys_key_config__configured_before_pconfig(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
-	to_sysconfig(s, &t);
+	tsim_to_sysconfig(s, &t);
 	assert_tdx_status(TDX_SUCCESS, key_config(s, PKG0_LP));
-	unsigned k = add_fault(s, TDX_KEY_GENERATION_FAILED, TDH_SYS_KEY_CONFIG, 1, 0);
-	unsigned b = add_fault(s, TDX_OPERAND_BUSY, TDH_SYS_KEY_CONFIG, 1, 0);
+	unsigned k = tsim_fault(s, TDX_KEY_GENERATION_FAILED, TDH_SYS_KEY_CONFIG, -1, 1, 0);
+	unsigned b = tsim_fault(s, TDX_OPERAND_BUSY, TDH_SYS_KEY_CONFIG, -1, 1, 0);
 	/* The package check comes before PCONFIG: no key is generated. */
 	assert_tdx_status(TDX_KEY_CONFIGURED, key_config(s, PKG0_LP));
-	assert_int_equal(fired(s, k), 0);
-	assert_int_equal(fired(s, b), 0);
+	assert_int_equal(tsim_fault_fired(s, k), 0);
+	assert_int_equal(tsim_fault_fired(s, b), 0);
 	tdxsim_close(s);
 }
 

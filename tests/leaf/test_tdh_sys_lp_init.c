@@ -14,26 +14,6 @@
 
 #define SENT 0x5A5A5A5A5A5A5A5AULL
 
-static inline unsigned add_fault(tdxsim *s, uint64_t status, int leaf, int lp, uint64_t nth, uint64_t count)
-{
-	tdxsim_fault f = TDXSIM_FAULT_INIT;
-	f.status = status;
-	f.leaf = leaf;
-	f.lp = lp;
-	f.nth = nth;
-	f.count = count;
-	unsigned id = ~0u;
-	assert_int_equal(tdxsim_fault_add(s, &f, &id), TDXSIM_OK);
-	return id;
-}
-
-static inline uint64_t fired(tdxsim *s, unsigned id)
-{
-	uint64_t n = ~0ULL;
-	assert_int_equal(tdxsim_fault_fired(s, id, &n), TDXSIM_OK);
-	return n;
-}
-
 static inline uint64_t lp_init(tdxsim *s, unsigned lp)
 {
 	struct tdx_module_args a = { 0 };
@@ -45,16 +25,6 @@ static inline uint64_t sys_rd_status(tdxsim *s, unsigned lp)
 {
 	struct tdx_module_args a = { .rdx = MD_SYS_MAX_TDMRS };
 	return seamcall_raw(s, lp, TDH_SYS_RD, &a);
-}
-
-static inline void to_ready(tdxsim *s, struct tsim_tdmrs *t)
-{
-	tsim_sys_init(s);
-	tsim_lp_init_all(s);
-	tsim_build_tdmrs(s, t);
-	assert_tdx_status(TDX_SUCCESS, tsim_sys_config(s, t));
-	tsim_key_config_all(s);
-	assert_int_equal(tdxsim_module_state(s), TDX_SYS_READY);
 }
 
 static void test_tdh_sys_lp_init__success(void **state)
@@ -160,7 +130,7 @@ static void test_tdh_sys_lp_init__after_ready_accepted(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
-	to_ready(s, &t);
+	tsim_to_ready(s, &t);
 	/* tdxsim accepts LP.INIT in READY (intentional; module 1.5.01 answers
 	 * SYS_LP_INIT_NOT_PENDING). Every LP is initialised already. */
 	assert_tdx_status(TDX_SYS_LP_INIT_DONE, lp_init(s, 3));
@@ -173,7 +143,7 @@ static void test_tdh_sys_lp_init__after_shutdown(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
-	to_ready(s, &t);
+	tsim_to_ready(s, &t);
 	struct tdx_module_args a = { 0 };
 	seamcall_ok(s, 0, TDH_SYS_SHUTDOWN, &a);
 	assert_tdx_status(TDX_SYS_SHUTDOWN, lp_init(s, 0));
@@ -185,11 +155,11 @@ static void test_tdh_sys_lp_init__sys_busy(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
-	unsigned id = add_fault(s, TDX_SYS_BUSY, TDH_SYS_LP_INIT, 4, 1, 1);
+	unsigned id = tsim_fault(s, TDX_SYS_BUSY, TDH_SYS_LP_INIT, 4, 1, 1);
 	struct tdx_module_args a = { .rcx = SENT };
 	assert_tdx_status(TDX_SYS_BUSY, seamcall_raw(s, 4, TDH_SYS_LP_INIT, &a));
 	assert_int_equal(a.rcx, 0);
-	assert_int_equal(fired(s, id), 1);
+	assert_int_equal(tsim_fault_fired(s, id), 1);
 	assert_tdx_status(TDX_SYS_LP_INIT_NOT_DONE, sys_rd_status(s, 4));
 	assert_tdx_status(TDX_SUCCESS, lp_init(s, 4));
 	tdxsim_close(s);
@@ -199,7 +169,7 @@ static void test_tdh_sys_lp_init__sys_busy_before_state_check(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	add_fault(s, TDX_SYS_BUSY, TDH_SYS_LP_INIT, -1, 1, 1);
+	tsim_fault(s, TDX_SYS_BUSY, TDH_SYS_LP_INIT, -1, 1, 1);
 	assert_tdx_status(TDX_SYS_BUSY, lp_init(s, 0));
 	assert_tdx_status(TDX_SYS_LP_INIT_NOT_PENDING, lp_init(s, 0));
 	tdxsim_close(s);
@@ -210,12 +180,12 @@ static void test_tdh_sys_lp_init__fault_only_on_its_lp(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
-	unsigned id = add_fault(s, TDX_SYS_BUSY, TDH_SYS_LP_INIT, 6, 1, 0);
+	unsigned id = tsim_fault(s, TDX_SYS_BUSY, TDH_SYS_LP_INIT, 6, 1, 0);
 	assert_tdx_status(TDX_SUCCESS, lp_init(s, 5));
 	assert_tdx_status(TDX_SYS_BUSY, lp_init(s, 6));
 	assert_tdx_status(TDX_SYS_BUSY, lp_init(s, 6));
 	assert_tdx_status(TDX_SUCCESS, lp_init(s, 7));
-	assert_int_equal(fired(s, id), 2);
+	assert_int_equal(tsim_fault_fired(s, id), 2);
 	tdxsim_close(s);
 }
 
@@ -224,9 +194,9 @@ static void test_tdh_sys_lp_init__rnd_no_entropy(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
-	unsigned id = add_fault(s, TDX_RND_NO_ENTROPY, TDH_SYS_LP_INIT, -1, 1, 1);
+	unsigned id = tsim_fault(s, TDX_RND_NO_ENTROPY, TDH_SYS_LP_INIT, -1, 1, 1);
 	assert_tdx_status(TDX_RND_NO_ENTROPY, lp_init(s, 0));
-	assert_int_equal(fired(s, id), 1);
+	assert_int_equal(tsim_fault_fired(s, id), 1);
 	assert_tdx_status(TDX_SYS_LP_INIT_NOT_DONE, sys_rd_status(s, 0));
 	assert_tdx_status(TDX_SUCCESS, lp_init(s, 0));
 	assert_tdx_status(TDX_SUCCESS, sys_rd_status(s, 0));
@@ -239,9 +209,9 @@ static void test_tdh_sys_lp_init__rnd_after_lp_done_check(void **state)
 	tdxsim *s = tsim_create_vmxon();
 	tsim_sys_init(s);
 	assert_tdx_status(TDX_SUCCESS, lp_init(s, 0));
-	unsigned id = add_fault(s, TDX_RND_NO_ENTROPY, TDH_SYS_LP_INIT, -1, 1, 0);
+	unsigned id = tsim_fault(s, TDX_RND_NO_ENTROPY, TDH_SYS_LP_INIT, -1, 1, 0);
 	assert_tdx_status(TDX_SYS_LP_INIT_DONE, lp_init(s, 0));
-	assert_int_equal(fired(s, id), 0);
+	assert_int_equal(tsim_fault_fired(s, id), 0);
 	tdxsim_close(s);
 }
 

@@ -13,36 +13,6 @@
 
 #include "tsim.h"
 
-static inline void to_ready(tdxsim *s)
-{
-	struct tsim_tdmrs t;
-	tsim_sys_init(s);
-	tsim_lp_init_all(s);
-	tsim_build_tdmrs(s, &t);
-	assert_tdx_status(TDX_SUCCESS, tsim_sys_config(s, &t));
-	tsim_key_config_all(s);
-	assert_int_equal(tdxsim_module_state(s), TDX_SYS_READY);
-}
-
-static inline unsigned add_fault(tdxsim *s, uint64_t status, uint64_t nth, uint64_t count)
-{
-	tdxsim_fault f = TDXSIM_FAULT_INIT;
-	f.status = status;
-	f.leaf = TDH_SYS_SHUTDOWN;
-	f.nth = nth;
-	f.count = count;
-	unsigned id = ~0u;
-	assert_int_equal(tdxsim_fault_add(s, &f, &id), TDXSIM_OK);
-	return id;
-}
-
-static inline uint64_t fired(tdxsim *s, unsigned id)
-{
-	uint64_t n = ~0ULL;
-	assert_int_equal(tdxsim_fault_fired(s, id, &n), TDXSIM_OK);
-	return n;
-}
-
 static inline uint64_t module_hv(tdxsim *s)
 {
 	struct tdx_module_args a = { .rdx = MD_SYS_MODULE_HV };
@@ -69,7 +39,7 @@ static void test_tdh_sys_shutdown__success(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	to_ready(s);
+	tsim_to_ready(s, NULL);
 	uint64_t hv = module_hv(s);          /* what Linux 7.3 passes */
 	struct tdx_module_args a = pattern(), want = pattern();
 	a.rcx = want.rcx = hv;
@@ -84,7 +54,7 @@ static void test_tdh_sys_shutdown__rcx_above_module_hv(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	to_ready(s);
+	tsim_to_ready(s, NULL);
 	uint64_t hv = module_hv(s);
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX), shutdown(s, 0, hv + 1));
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX), shutdown(s, 0, ~0ULL));
@@ -99,11 +69,11 @@ static void test_tdh_sys_shutdown__rcx_checked_before_lock(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	to_ready(s);
-	unsigned id = add_fault(s, TDX_SYS_BUSY, 1, 0);
+	tsim_to_ready(s, NULL);
+	unsigned id = tsim_fault(s, TDX_SYS_BUSY, TDH_SYS_SHUTDOWN, -1, 1, 0);
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX),
 			  shutdown(s, 0, module_hv(s) + 1));
-	assert_int_equal(fired(s, id), 0);
+	assert_int_equal(tsim_fault_fired(s, id), 0);
 	tdxsim_close(s);
 }
 
@@ -111,10 +81,10 @@ static void test_tdh_sys_shutdown__sys_busy(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	to_ready(s);
-	unsigned id = add_fault(s, TDX_SYS_BUSY, 1, 1);
+	tsim_to_ready(s, NULL);
+	unsigned id = tsim_fault(s, TDX_SYS_BUSY, TDH_SYS_SHUTDOWN, -1, 1, 1);
 	assert_tdx_status(TDX_SYS_BUSY, shutdown(s, 0, module_hv(s)));
-	assert_int_equal(fired(s, id), 1);
+	assert_int_equal(tsim_fault_fired(s, id), 1);
 	assert_int_equal(tdxsim_module_state(s), TDX_SYS_READY);
 	assert_tdx_status(TDX_SUCCESS, shutdown(s, 0, module_hv(s)));
 	assert_int_equal(tdxsim_module_state(s), TDX_SYS_SHUTDOWN_STATE);
@@ -125,7 +95,7 @@ static void test_tdh_sys_shutdown__every_leaf_but_44_refused(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	to_ready(s);
+	tsim_to_ready(s, NULL);
 	assert_tdx_status(TDX_SUCCESS, shutdown(s, 0, 0));
 	for (uint64_t leaf = 0; leaf <= 0x100; leaf++) {
 		if (leaf == TDH_SYS_LP_SHUTDOWN || leaf == TDH_SYS_DISABLE)
@@ -148,7 +118,7 @@ static void test_tdh_sys_shutdown__twice(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	to_ready(s);
+	tsim_to_ready(s, NULL);
 	assert_tdx_status(TDX_SUCCESS, shutdown(s, 0, 0));
 	assert_tdx_status(TDX_SYS_SHUTDOWN, shutdown(s, 1, 0));
 	tdxsim_close(s);

@@ -16,18 +16,6 @@
 #define SENT 0x5A5A5A5A5A5A5A5AULL
 #define CALLS_PER_GB 256
 
-static inline unsigned add_fault(tdxsim *s, uint64_t status, int leaf, uint64_t nth, uint64_t count)
-{
-	tdxsim_fault f = TDXSIM_FAULT_INIT;
-	f.status = status;
-	f.leaf = leaf;
-	f.nth = nth;
-	f.count = count;
-	unsigned id = ~0u;
-	assert_int_equal(tdxsim_fault_add(s, &f, &id), TDXSIM_OK);
-	return id;
-}
-
 static inline tdxsim_info sim_info(tdxsim *s)
 {
 	tdxsim_info i = { .size = sizeof(i) };
@@ -35,18 +23,11 @@ static inline tdxsim_info sim_info(tdxsim *s)
 	return i;
 }
 
-static inline void to_sysconfig(tdxsim *s, struct tsim_tdmrs *t)
-{
-	tsim_sys_init(s);
-	tsim_lp_init_all(s);
-	tsim_build_tdmrs(s, t);
-	assert_tdx_status(TDX_SUCCESS, tsim_sys_config(s, t));
-}
-
 /* READY, no TDMR initialised yet. Default machine: TDMR 0 = [0, 2G), TDMR 1 = [4G, 6G). */
-static inline void to_ready(tdxsim *s, struct tsim_tdmrs *t)
+/* READY with the default layout: TDMRs [0, 2G) and [4G, 6G). */
+static void to_ready(tdxsim *s, struct tsim_tdmrs *t)
 {
-	to_sysconfig(s, t);
+	tsim_to_sysconfig(s, t);
 	tsim_key_config_all(s);
 	assert_int_equal(tdxsim_module_state(s), TDX_SYS_READY);
 	assert_int_equal(t->n, 2);
@@ -218,7 +199,7 @@ static void test_tdh_sys_tdmr_init__operand_busy(void **state)
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
-	unsigned id = add_fault(s, TDX_OPERAND_BUSY, TDH_SYS_TDMR_INIT, 2, 1);
+	unsigned id = tsim_fault(s, TDX_OPERAND_BUSY, TDH_SYS_TDMR_INIT, -1, 2, 1);
 	uint64_t rdx, base = t.info[0].base;
 	assert_tdx_status(TDX_SUCCESS, tdmr_init(s, base, &rdx));
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_RCX), tdmr_init(s, base, &rdx));
@@ -242,7 +223,7 @@ static void test_tdh_sys_tdmr_init__operand_busy_after_rcx_checks(void **state)
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
 	to_ready(s, &t);
-	unsigned id = add_fault(s, TDX_OPERAND_BUSY, TDH_SYS_TDMR_INIT, 1, 0);
+	unsigned id = tsim_fault(s, TDX_OPERAND_BUSY, TDH_SYS_TDMR_INIT, -1, 1, 0);
 	expect_invalid_rcx(s, 2ULL << 30);
 	uint64_t n = 9;
 	assert_int_equal(tdxsim_fault_fired(s, id, &n), TDXSIM_OK);
@@ -265,7 +246,7 @@ static void test_tdh_sys_tdmr_init__before_ready(void **state)
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
 	struct tsim_tdmrs t;
-	to_sysconfig(s, &t);
+	tsim_to_sysconfig(s, &t);
 	uint64_t rdx;
 	assert_tdx_status(TDX_SYS_NOT_READY, tdmr_init(s, t.info[0].base, &rdx));
 	/* One package keyed: still not READY. */

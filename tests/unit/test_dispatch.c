@@ -24,20 +24,9 @@
 #define SEAMLDR_INFO 0x8000000000000000ULL
 #define LDR_PA 0x400000ULL
 
-static inline void to_ready(tdxsim *s)
-{
-	struct tsim_tdmrs t;
-	tsim_sys_init(s);
-	tsim_lp_init_all(s);
-	tsim_build_tdmrs(s, &t);
-	assert_tdx_status(TDX_SUCCESS, tsim_sys_config(s, &t));
-	tsim_key_config_all(s);
-	assert_int_equal(tdxsim_module_state(s), TDX_SYS_READY);
-}
-
 static inline void to_shutdown(tdxsim *s)
 {
-	to_ready(s);
+	tsim_to_ready(s, NULL);
 	struct tdx_module_args a = { 0 };
 	seamcall_ok(s, 0, TDH_SYS_SHUTDOWN, &a);
 }
@@ -203,7 +192,7 @@ static void test_dispatch__unknown_leaf_in_ready(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_vmxon();
-	to_ready(s);
+	tsim_to_ready(s, NULL);
 	static const uint64_t leaves[] = { 42, 46, 47, 50, 51, 67, 97, 0xFE, 0xFFFF };
 	for (unsigned i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++)
 		expect_gate(s, 0, leaves[i], RAX_INVALID);
@@ -435,7 +424,7 @@ static void test_dispatch__seamcall_ret_writeback(void **state)
 	/* RDMD zeroes RCX, RDX, R8-R11: all six come back. */
 	tdxsim_close(s);
 	s = tsim_create_vmxon();
-	to_ready(s);
+	tsim_to_ready(s, NULL);
 	assert_int_equal(tdxsim_thread_bind(s, 1), TDXSIM_OK);
 	struct tdx_module_args b = pattern();
 	b.rcx = 3ULL << 30;                 /* outside every TDMR */
