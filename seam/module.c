@@ -1,3 +1,5 @@
+#include <sys/mman.h>
+#include "seam/td.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +11,15 @@ int seam_module_init(struct seam_module *m, struct tdxsim *s)
 {
 	memset(m, 0, sizeof(*m));
 	m->pkg_key_configured = calloc(s->n_pkgs, 1);
-	if (!m->pkg_key_configured)
+	m->kot = calloc(s->n_keyslots, sizeof(*m->kot));
+	m->wbt = calloc(s->n_pkgs, sizeof(*m->wbt));
+	pthread_mutex_init(&m->obj_mutex, NULL);
+	m->obj_pages = s->mem.size >> 12;
+	m->obj = mmap(NULL, m->obj_pages * sizeof(*m->obj), PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->obj == MAP_FAILED)
+		m->obj = NULL;
+	if (!m->pkg_key_configured || !m->kot || !m->wbt || !m->obj)
 		return -1;
 	atomic_init(&m->state, TDX_SYSINIT_PENDING);
 	md_sys_index_init(m);
@@ -18,8 +28,16 @@ int seam_module_init(struct seam_module *m, struct tdxsim *s)
 
 void seam_module_fini(struct seam_module *m)
 {
+	seam_td_free_all(m);
 	free(m->pkg_key_configured);
 	m->pkg_key_configured = NULL;
+	free(m->kot);
+	m->kot = NULL;
+	free(m->wbt);
+	m->wbt = NULL;
+	if (m->obj)
+		munmap((void *)m->obj, m->obj_pages * sizeof(*m->obj));
+	m->obj = NULL;
 }
 
 unsigned seam_other_lps_busy(struct seam_ctx *c)

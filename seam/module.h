@@ -6,6 +6,7 @@
 #ifndef SEAM_MODULE_H
 #define SEAM_MODULE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -38,6 +39,19 @@ struct seam_lp {
 	_Atomic uint8_t busy;           /* inside a SEAMCALL (the module's lp_is_busy) */
 };
 
+/* KeyID ownership table entry (KOT), per KeyID. */
+struct seam_kot_entry {
+	_Atomic uint8_t state;          /* enum kot_state (seam/td.h) */
+	_Atomic uint32_t wbinvd_bitmap; /* packages still to TDH.PHYMEM.CACHE.WB since FLUSHED */
+};
+
+/* Per-package TDH.PHYMEM.CACHE.WB progress (the module's WBT entry). */
+struct seam_wbt {
+	seam_lock_t lock;               /* operand WBCACHE (0xBC) */
+	uint8_t in_progress;            /* interrupted: RCX = 1 may resume */
+	uint32_t next_chunk;            /* where the interrupted WB resumes */
+};
+
 struct seam_module {
 	_Atomic uint32_t state;         /* enum tdx_sys_state */
 	seam_lock_t global_lock;
@@ -53,6 +67,15 @@ struct seam_module {
 	uint8_t md_class_head[64];
 	uint8_t md_class_next[128];
 	uint64_t module_hv, min_update_hv;
+	/* TD scope (seam/td.h) */
+	struct seam_kot_entry *kot;     /* indexed by KeyID */
+	seam_lock_t kot_lock;           /* operand KOT (0xBA) */
+	struct seam_wbt *wbt;           /* per package */
+	_Atomic(void *) *obj;           /* module structure of a page, by PFN (seam_obj_get) */
+	uint64_t obj_pages;
+	pthread_mutex_t obj_mutex;      /* guards the lists below (host bookkeeping only) */
+	struct seam_td *all_tds;
+	struct seam_vcpu *all_vcpus;
 };
 
 /* Where a leaf runs: one per SEAMCALL, on the caller's stack. */

@@ -212,7 +212,12 @@ tdxsim_err tdxsim_open(const tdxsim_config *cfg, tdxsim **out)
 		return TDXSIM_ERR_NOMEM;
 	}
 	s->magic = TDXSIM_MAGIC;
-	if (seam_module_init(&s->mod, s)) {
+	s->n_keyslots = c->mktme_keyids + c->tdx_keyids + 1;
+	s->keys = calloc(s->n_keyslots, sizeof(*s->keys));
+	int crypt_ok = s->keys != NULL;
+	for (uint32_t i = 0; crypt_ok && i < s->n_lps; i++)
+		crypt_ok = !sim_crypt_init(&s->lps[i].crypt);
+	if (!crypt_ok || seam_module_init(&s->mod, s)) {
 		tdxsim_close(s);
 		return TDXSIM_ERR_NOMEM;
 	}
@@ -226,6 +231,9 @@ void tdxsim_close(tdxsim *s)
 		return;
 	seam_module_fini(&s->mod);
 	phys_mem_fini(&s->mem);
+	for (uint32_t i = 0; i < s->n_lps; i++)
+		sim_crypt_fini(&s->lps[i].crypt);
+	free(s->keys);
 	free(s->lps);
 	s->magic = TDXSIM_DEAD;
 	free(s);

@@ -25,8 +25,9 @@ int phys_mem_init(struct phys_mem *m, uint64_t size)
 	m->base = reserve(size);
 	m->page_meta = reserve(size >> 12);
 	m->line_meta = reserve(size >> 6);
+	m->page_ver = reserve((size >> 12) * sizeof(uint32_t));
 	m->size = size;
-	if (!m->base || !m->page_meta || !m->line_meta) {
+	if (!m->base || !m->page_meta || !m->line_meta || !m->page_ver) {
 		phys_mem_fini(m);
 		return -1;
 	}
@@ -41,6 +42,8 @@ void phys_mem_fini(struct phys_mem *m)
 		munmap(m->page_meta, m->size >> 12);
 	if (m->line_meta)
 		munmap(m->line_meta, m->size >> 6);
+	if (m->page_ver)
+		munmap(m->page_ver, (m->size >> 12) * sizeof(uint32_t));
 	memset(m, 0, sizeof(*m));
 }
 
@@ -103,4 +106,12 @@ void phys_mem_write_shared(struct phys_mem *m, uint64_t pa, uint64_t len)
 void phys_mem_clear_state(struct phys_mem *m, uint64_t pa, uint64_t len)
 {
 	apply(m, pa, len, PAGE_SHARED, line_clear);
+}
+
+void phys_mem_bump(struct phys_mem *m, uint64_t pa, uint64_t len)
+{
+	if (!len)
+		return;
+	for (uint64_t p = pa >> 12; p <= (pa + len - 1) >> 12; p++)
+		__atomic_fetch_add(&m->page_ver[p], 1, __ATOMIC_RELEASE);
 }

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdatomic.h>
 
 /*
  * Memory-integrity state (TDX "TD-owner" bit per 64-byte line, and poison)
@@ -13,11 +14,20 @@
  *   line_meta[pa >> 6]: PHYS_LINE_* bits, only meaningful for MIXED pages.
  * Both arrays are reserved like RAM and committed when first written.
  */
+#define PHYS_RMW_STRIPES 256
+
 struct phys_mem {
 	uint8_t *base;          /* host address of PA 0 */
 	uint64_t size;          /* bytes of PA space mapped (a multiple of 1 GiB) */
 	uint8_t *page_meta;
 	uint8_t *line_meta;
+	/* Per-page write version, bumped by every write through the memory
+	 * model: lets decrypted-page caches know when they are stale. */
+	uint32_t *page_ver;
+	/* Striped locks serialising read-modify-write of encrypted pages (a
+	 * partial write re-encrypts its page): an implementation detail, never
+	 * visible as a status. */
+	_Atomic uint32_t rmw_lock[PHYS_RMW_STRIPES];
 };
 
 #define PAGE_SHARED 0
@@ -57,5 +67,26 @@ void phys_mem_set_owned(struct phys_mem *m, uint64_t pa, uint64_t len);
 void phys_mem_write_shared(struct phys_mem *m, uint64_t pa, uint64_t len);
 /* [pa, pa+len) cleared with MOVDIR64B through a shared KeyID: no owner, no poison. */
 void phys_mem_clear_state(struct phys_mem *m, uint64_t pa, uint64_t len);
+
+static inline uint32_t phys_mem_page_ver(const struct phys_mem *m, uint64_t pa)
+{
+	return __atomic_load_n(&m->page_ver[pa >> 12], __ATOMIC_ACQUIRE);
+}
+/* Every page of [pa, pa+len) changed. */
+void phys_mem_bump(struct phys_mem *m, uint64_t pa, uint64_t len);
+
+static inline void phys_mem_rmw_lock(struct phys_mem *m, uint64_t pa)
+{
+	_Atomic uint32_t *l = &m->rmw_lock[(pa >> 12) % PHYS_RMW_STRIPES];
+	uint32_t z;
+	do {
+		z = 0;
+	} while (!atomic_compare_exchange_weak_explicit(l, &z, 1, memory_order_acquire,
+							memory_order_relaxed));
+}
+static inline void phys_mem_rmw_unlock(struct phys_mem *m, uint64_t pa)
+{
+	atomic_store_explicit(&m->rmw_lock[(pa >> 12) % PHYS_RMW_STRIPES], 0, memory_order_release);
+}
 
 #endif

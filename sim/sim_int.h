@@ -8,6 +8,7 @@
 
 #include "tdxsim/tdxsim.h"
 #include "sim/phys_mem.h"
+#include "sim/mktme.h"
 #include "seam/module.h"
 #include "models/cost.h"
 
@@ -26,6 +27,7 @@ struct sim_lp {
 	_Atomic uint64_t cycles;        /* simulated clock of this LP */
 	uint64_t rng;                   /* per-LP stream: deterministic under threads */
 	struct seam_lp seam;
+	struct sim_crypt crypt;         /* memory-encryption contexts and page cache */
 	/* Counters: written only by the thread driving this LP (one at a
 	 * time), read by anyone: relaxed atomics, no read-modify-write. */
 	_Atomic uint64_t stat_calls, stat_failed, stat_injected;
@@ -61,6 +63,8 @@ struct tdxsim {
 	uint64_t pa_top;                /* highest DRAM address + 1 */
 	struct sim_lp *lps;
 	struct phys_mem mem;
+	struct sim_keyslot *keys;       /* indexed by KeyID (0 and MKTME KeyIDs unused) */
+	uint32_t n_keyslots;
 	struct seam_module mod;
 
 	_Atomic uint64_t seq;
@@ -68,6 +72,8 @@ struct tdxsim {
 	_Atomic int n_hooks;            /* highest used slot + 1 */
 	struct sim_fault faults[TDXSIM_MAX_FAULTS];
 	_Atomic int n_faults;
+
+	int checker;                    /* checker mode on (sim/checker.c) */
 
 	char errmsg[256];
 };
@@ -94,6 +100,10 @@ static inline uint64_t sim_rng_next(uint64_t *state)
 /* Fault plan: the status to inject at a point where the module would draw
  * randomness (kind TDX_LEAF_F_RND) or program a key (TDX_LEAF_F_KEYGEN), or 0. */
 uint64_t sim_fault_check(tdxsim *s, struct sim_lp *lp, unsigned leaf, uint32_t kind);
+
+/* Checker mode: [pa, pa+len) became TD-private (protect = 1) or host memory
+ * again (protect = 0). */
+void sim_checker_page(tdxsim *s, uint64_t pa, uint64_t len, int protect);
 
 #define SIM_BUG_ON(cond) do { if (cond) sim_bug(__FILE__, __LINE__, #cond); } while (0)
 _Noreturn void sim_bug(const char *file, int line, const char *what);

@@ -128,4 +128,53 @@ enum tdx_sys_state {
 #define MSR_IA32_TME_ACTIVATE             0x982
 #define MSR_IA32_VMX_BASIC                0x480
 
+/* TD_PARAMS (TDH.MNG.INIT RDX): 1024 bytes, 1024-byte aligned (tdx-abi.md 4.1). */
+struct tdx_cpuid_value {
+	uint32_t eax, ebx, ecx, edx;
+};
+struct tdx_td_params {
+	uint64_t attributes;
+	uint64_t xfam;
+	uint16_t max_vcpus;
+	uint8_t num_l2_vms;
+	uint8_t msr_config_ctls;
+	uint32_t reserved0;
+	uint64_t eptp_controls;
+	uint64_t config_flags;
+	uint16_t tsc_frequency;
+	uint8_t reserved1[38];
+	uint8_t mrconfigid[48];
+	uint8_t mrowner[48];
+	uint8_t mrownerconfig[48];
+	uint64_t ia32_arch_capabilities_config;
+	uint8_t reserved2[24];
+	struct tdx_cpuid_value cpuid_values[48];
+};
+static_assert(sizeof(struct tdx_td_params) == 1024, "TD_PARAMS is 1024 bytes");
+#define TDX_TD_PARAMS_ALIGN 1024
+
+/* TD ATTRIBUTES bits. */
+#define TDX_TD_ATTR_DEBUG            (1ULL << 0)
+#define TDX_TD_ATTR_SEPT_VE_DISABLE  (1ULL << 28)
+#define TDX_TD_ATTR_MIGRATABLE       (1ULL << 29)
+#define TDX_TD_ATTR_PKS              (1ULL << 30)
+#define TDX_TD_ATTR_KL               (1ULL << 31)
+#define TDX_TD_ATTR_PERFMON          (1ULL << 63)
+/* TD_PARAMS.CONFIG_FLAGS bits. */
+#define TDX_CONFIG_FLAGS_GPAW              (1ULL << 0)
+#define TDX_CONFIG_FLAGS_FLEXIBLE_PENDING_VE (1ULL << 1)
+#define TDX_CONFIG_FLAGS_NO_RBP_MOD        (1ULL << 2)
+/* EPTP_CONTROLS as KVM writes them: WB, 4 or 5 levels. */
+#define TDX_EPTP_WB_4LVL 0x1EULL
+#define TDX_EPTP_WB_5LVL 0x26ULL
+
+/* Page counts (module 1.5, no L2 VMs). */
+#define TDX_TDCS_PAGES   6
+#define TDX_TDVPS_PAGES  6      /* TDVPR + 5 TDCX */
+
+/* TDX_PS_* of an S-EPT level (KVM: level = pg_level - 1). */
+#define TDX_SEPT_LVL_4K 0
+#define TDX_SEPT_LVL_2M 1
+#define TDX_SEPT_LVL_1G 2
+
 #endif /* TDX_ARCH_H */

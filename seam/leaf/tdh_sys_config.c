@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "seam/seam_mem.h"
+#include "seam/td.h"
 
 static uint64_t err3(uint64_t status, unsigned a, unsigned b, unsigned c)
 {
@@ -195,6 +196,7 @@ uint64_t tdh_sys_config(struct seam_ctx *c)
 	/* The module reserves the global KeyID before it validates the TDMRs,
 	 * and keeps it reserved if they fail. */
 	m->hkid = (uint32_t)hkid;
+	atomic_store(&m->kot[hkid].state, KOT_RESERVED);
 
 	uint64_t pas[TDX_MAX_TDMRS];
 	struct tdx_tdmr_info infos[TDX_MAX_TDMRS];

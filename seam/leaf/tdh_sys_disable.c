@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "seam/seam_mem.h"
+#include "seam/td.h"
 
 uint64_t tdh_sys_disable(struct seam_ctx *c)
 {
@@ -36,6 +37,10 @@ uint64_t tdh_sys_disable(struct seam_ctx *c)
 		atomic_store(&m->tdmr[i].init_off, 0);
 	m->n_tdmrs = 0;
 	m->hkid = 0;
+	/* Every TD is gone with the module's state. */
+	seam_td_free_all(m);
+	for (uint32_t k = 0; k < s->n_keyslots; k++)
+		atomic_store(&m->kot[k].state, KOT_FREE);
 	m->pkgs_configured = 0;
 	memset(m->pkg_key_configured, 0, s->n_pkgs);
 	seam_set_state(m, TDX_SYSINIT_PENDING);

@@ -4,6 +4,8 @@
  * configured package returns KEY_CONFIGURED only while another package is
  * still pending (afterwards the state is READY: SYS_KEY_CONFIG_NOT_PENDING).
  */
+#include <string.h>
+
 #include "seam/seam_mem.h"
 
 uint64_t tdh_sys_key_config(struct seam_ctx *c)
@@ -33,6 +35,15 @@ uint64_t tdh_sys_key_config(struct seam_ctx *c)
 	}
 
 	/* ALL CHECKS PASSED */
+	if (!m->pkgs_configured) {
+		/* One memory model for all packages: the first programs the key. */
+		uint8_t key[SIM_KEY_BYTES];
+		for (unsigned i = 0; i < SIM_KEY_BYTES; i += 8) {
+			uint64_t r = sim_rng_next(&c->lp->rng);
+			memcpy(key + i, &r, 8);
+		}
+		sim_key_program(c->s, m->hkid, key);
+	}
 	m->pkg_key_configured[pkg] = 1;
 	if (++m->pkgs_configured == c->s->n_pkgs)
 		seam_set_state(m, TDX_SYS_READY);

@@ -1,0 +1,8 @@
+/* tdh_mem_page_demote: not implemented yet (being written). */
+#include "seam/td.h"
+
+uint64_t tdh_mem_page_demote(struct seam_ctx *c)
+{
+	(void)c;
+	return tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RAX);
+}

@@ -1,0 +1,106 @@
+/*
+ * Secure EPT: real EPT paging structures in simulated memory, one 4 KiB
+ * page per table, read and written through the TD's private KeyID (so they
+ * are encrypted in RAM like the module's). The root is TDCS page 3; with
+ * 4-level EPT it is a PML4 (entries of level 3), with 5-level a PML5.
+ *
+ * Entry layout: the architectural EPT bits (RWX 2:0, memory type 5:3, PS 7,
+ * HPA 51:12, suppress-#VE 63) plus the module's entry state in bits 59:52
+ * (ignored by the CPU's EPT walk). The state byte is the public S-EPT state
+ * code that SEPT.RD and the "ext" error outputs report in RDX 15:8.
+ *
+ * Levels as the ABI numbers them: 0 = 4K PTE, 1 = PDE, 2 = PDPTE, 3 = PML4E,
+ * 4 = PML5E.
+ */
+#ifndef SEAM_SEPT_H
+#define SEAM_SEPT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "seam/td.h"
+
+/* Public S-EPT entry states (tdx-abi.md 6.3). */
+enum sept_state {
+	SEPT_FREE = 0, SEPT_BLOCKED = 1, SEPT_PENDING = 2, SEPT_PENDING_BLOCKED = 3,
+	SEPT_MAPPED = 4, SEPT_REMOVED = 5, SEPT_BLOCKEDW = 8,
+	SEPT_NL_BLOCKED = 0x81, SEPT_NL_MAPPED = 0x84,
+};
+
+#define SEPT_R          (1ULL << 0)
+#define SEPT_W          (1ULL << 1)
+#define SEPT_X          (1ULL << 2)
+#define SEPT_RWX        (SEPT_R | SEPT_W | SEPT_X)
+#define SEPT_MT_WB      (6ULL << 3)
+#define SEPT_IPAT       (1ULL << 6)
+#define SEPT_PS         (1ULL << 7)
+#define SEPT_HPA_MASK   0x000FFFFFFFFFF000ULL
+#define SEPT_STATE_SHIFT 52
+#define SEPT_STATE_MASK (0xFFULL << SEPT_STATE_SHIFT)
+#define SEPT_SVE        (1ULL << 63)
+/* A FREE entry, as a new S-EPT page is initialised: suppress-#VE set. */
+#define SEPT_ENTRY_FREE SEPT_SVE
+
+static inline unsigned sept_state(uint64_t e)
+{
+	return (unsigned)((e & SEPT_STATE_MASK) >> SEPT_STATE_SHIFT);
+}
+static inline uint64_t sept_hpa(uint64_t e)
+{
+	return e & SEPT_HPA_MASK;
+}
+static inline bool sept_is_leaf_state(unsigned st)
+{
+	return st != SEPT_FREE && !(st & 0x80);
+}
+/* Build an entry: a leaf at level > 0 gets PS; present states get RWX. */
+uint64_t sept_make(uint64_t hpa, unsigned state, unsigned level);
+/* The architectural entry (what the CPU would see; the ext output RCX). */
+uint64_t sept_arch(uint64_t e);
+
+/* Size in bytes mapped by an entry of level lvl. */
+static inline uint64_t sept_level_size(unsigned lvl)
+{
+	return 4096ULL << (9 * lvl);
+}
+
+/* Where a walk ended. */
+struct sept_walk {
+	uint64_t entry_pa;      /* PA of the entry reached (in its S-EPT page) */
+	uint64_t entry;         /* its value */
+	unsigned level;         /* its level */
+};
+
+/*
+ * Walk the TD's S-EPT for gpa down to level target, through NL_MAPPED and
+ * NL_BLOCKED entries. Returns true if the entry at target was reached; false
+ * if the walk stopped higher up (w describes the entry it stopped at: FREE,
+ * a leaf, ...). The caller holds the S-EPT tree lock.
+ */
+bool sept_walk(struct seam_ctx *c, struct seam_td *td, uint64_t gpa, unsigned target,
+	       struct sept_walk *w);
+
+uint64_t sept_read(struct seam_ctx *c, struct seam_td *td, uint64_t entry_pa);
+void sept_write(struct seam_ctx *c, struct seam_td *td, uint64_t entry_pa, uint64_t val);
+/* Initialise a new S-EPT page: every entry FREE. */
+void sept_init_page(struct seam_ctx *c, struct seam_td *td, uint64_t page_pa);
+
+/* The "ext" outputs of S-EPT errors: RCX = architectural entry,
+ * RDX = level (2:0) | state (15:8). */
+void sept_set_ext(struct seam_ctx *c, uint64_t entry, unsigned level);
+
+/*
+ * GPA + level input (RCX of the S-EPT leaves): bits 2:0 level in
+ * [min_lvl, max_lvl] and < the TD's EPT levels; GPA aligned to the level,
+ * bits 11:3 and above the TD's GPA width zero, shared bit clear.
+ * Returns OPERAND_INVALID + op otherwise.
+ */
+uint64_t sept_check_gpa(struct seam_ctx *c, struct seam_td *td, uint64_t gpa_lvl,
+			unsigned min_lvl, unsigned max_lvl, unsigned op,
+			uint64_t *gpa, unsigned *lvl);
+
+/* Per-entry locks (the module's S-EPT entry host lock): try, no wait. */
+bool sept_entry_trylock(struct seam_ctx *c, struct seam_td *td, uint64_t entry_pa);
+void sept_entry_unlock(struct seam_td *td, uint64_t entry_pa);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * The memory-encryption engine (MKTME with TDX): one AES-128-XTS key per
+ * private KeyID, programmed by the module (PCONFIG), applied to every access
+ * through that KeyID.
+ *
+ * Model: the XTS data unit is one 4 KiB page and the tweak is the page's
+ * physical address (hardware encrypts per 64-byte line; the page unit keeps
+ * libcrypto's per-call cost off every line, and host-visible behaviour is the
+ * same: raw RAM holds ciphertext, another KeyID reads garbage or, for a
+ * shared KeyID on a TD-owned line, zeros). A partial write re-encrypts the
+ * page and stores back only the lines it wrote, so other lines' ciphertext,
+ * ownership and poison are untouched, as with per-line hardware.
+ *
+ * Each LP has a small cache of decrypted pages, validated by the page's write
+ * version (phys_mem_bump) and the key's generation, so repeated accesses to
+ * the same page (S-EPT walks, 16 MR.EXTENDs per page) decrypt it once.
+ */
+#ifndef SIM_MKTME_H
+#define SIM_MKTME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct tdxsim;
+typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
+
+#define SIM_KEY_BYTES 32                /* AES-128-XTS: data key + tweak key */
+#define SIM_CRYPT_CACHE 8               /* decrypted pages cached per LP */
+
+struct sim_keyslot {
+	uint8_t key[SIM_KEY_BYTES];
+	_Atomic uint32_t gen;           /* 0: never programmed; bumped per PCONFIG */
+};
+
+struct sim_crypt_page {
+	uint64_t pa;                    /* page PA, ~0 = empty */
+	uint32_t keyid, gen, ver;
+	uint32_t lru;
+	uint8_t data[4096];
+};
+
+/* Per-LP crypto state: used only by the thread driving that LP. */
+struct sim_crypt {
+	EVP_CIPHER_CTX *enc, *dec;
+	uint32_t enc_keyid, enc_gen, dec_keyid, dec_gen;
+	uint32_t tick;
+	struct sim_crypt_page *cache;   /* SIM_CRYPT_CACHE entries */
+	uint64_t stat_decrypts, stat_encrypts, stat_hits;
+};
+
+int sim_crypt_init(struct sim_crypt *cc);
+void sim_crypt_fini(struct sim_crypt *cc);
+
+/* PCONFIG: program (or replace) the key of a private KeyID. */
+void sim_key_program(struct tdxsim *s, uint32_t keyid, const uint8_t key[SIM_KEY_BYTES]);
+/* The KeyID has a key programmed. */
+bool sim_key_valid(const struct tdxsim *s, uint32_t keyid);
+
+/*
+ * Access [pa, pa+len) through a private KeyID, as software running with that
+ * KeyID (the module, or a TD) sees it. cc may be NULL (a temporary context:
+ * slower, any thread). Reads return the number of poisoned lines touched (a
+ * TD read of one is a machine check; the caller decides what to do).
+ */
+unsigned sim_priv_read(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_t keyid,
+		       void *buf, uint64_t len);
+void sim_priv_write(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_t keyid,
+		    const void *buf, uint64_t len);
+/* Zero [pa, pa+len) (page aligned) through a private KeyID with MOVDIR64B:
+ * lines become TD-owned, unpoisoned, holding the ciphertext of zeros. */
+void sim_priv_zero(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_t keyid,
+		   uint64_t len);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * TD fixtures: build, populate and tear down TDs the way KVM does
+ * (tdx-abi.md 6.3, 6.4), with every SEAMCALL asserted to succeed. Negative
+ * tests use these to reach a state, then issue the call under test with
+ * seamcall_raw().
+ *
+ * Include after tsim.h.
+ */
+#ifndef TSIM_TD_H
+#define TSIM_TD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tsim.h"
+
+/* A READY module with every TDMR initialised, plus allocators. */
+struct tsim_env {
+	tdxsim *s;
+	struct tsim_tdmrs t;
+	unsigned n_lps, n_pkgs;
+	uint32_t first_keyid, n_keyids;     /* TDX KeyIDs; the first is the global one */
+	uint64_t keyid_shift;
+	uint64_t next_pa, end_pa;           /* 4 KiB pages: [256 MiB, 1 GiB) of TDMR 0 */
+	uint64_t next_pa_2m;                /* 2 MiB pages: [1 GiB, 2 GiB) */
+	uint32_t next_hkid;
+	uint64_t shared_pa;                 /* 64 KiB of shared memory (TD_PARAMS, sources) */
+};
+
+/* Open the default platform, VMXON everywhere, bring the module to READY
+ * and initialise every TDMR. */
+void tsim_env_init(struct tsim_env *e);
+/* Same with a caller's configuration. */
+void tsim_env_init_cfg(struct tsim_env *e, const tdxsim_config *cfg);
+void tsim_env_fini(struct tsim_env *e);
+
+/* A free (PT_NDA) page of TDMR memory: 4 KiB, or 2 MiB / 1 GiB aligned. */
+uint64_t tsim_page(struct tsim_env *e);
+uint64_t tsim_page_2m(struct tsim_env *e);
+/* A TD KeyID not handed out before. */
+uint32_t tsim_hkid(struct tsim_env *e);
+/* PA with a KeyID in its upper bits (Linux's mk_keyed_paddr). */
+uint64_t tsim_keyed_pa(struct tsim_env *e, uint64_t pa, uint32_t keyid);
+
+#define TSIM_MAX_VCPUS 16
+#define TSIM_MAX_SEPT  256
+#define TSIM_MAX_PAGES 1024
+
+struct tsim_vcpu {
+	uint64_t tdvpr;
+	uint64_t tdcx[TDX_TDVPS_PAGES - 1];
+	unsigned lp;                        /* LP it was initialised on */
+};
+
+struct tsim_td {
+	struct tsim_env *e;
+	uint64_t tdr;
+	uint32_t hkid;
+	uint64_t tdcs[TDX_TDCS_PAGES];
+	unsigned n_tdcs;
+	struct tsim_vcpu vcpu[TSIM_MAX_VCPUS];
+	unsigned n_vcpus;
+	unsigned ept_levels;                /* 4 */
+	bool finalized;
+	/* S-EPT pages added, with the GPA and level of the entry pointing at them. */
+	struct { uint64_t gpa, pa; unsigned level; } sept[TSIM_MAX_SEPT];
+	unsigned n_sept;
+	/* Private pages mapped (PAGE.ADD / PAGE.AUG). */
+	struct { uint64_t gpa, pa; unsigned level; } page[TSIM_MAX_PAGES];
+	unsigned n_pages;
+};
+
+/* TD_PARAMS as KVM's setup_tdparams() builds them: the given attributes and
+ * max vCPUs, XFAM = x87|SSE, 4-level WB EPT (0x1E), CONFIG_FLAGS NO_RBP_MOD,
+ * TSC frequency of the platform, CPUID values zero (module defaults). */
+void tsim_td_params(struct tsim_env *e, struct tdx_td_params *p, uint64_t attributes,
+		    uint16_t max_vcpus);
+
+/* MNG.CREATE (fresh TDR and KeyID), MNG.KEY.CONFIG on every package. */
+void tsim_td_create(struct tsim_env *e, struct tsim_td *td);
+/* MNG.ADDCX of all TDCS pages. */
+void tsim_td_addcx(struct tsim_td *td);
+/* Write p to shared memory and issue MNG.INIT; returns the status (RCX out in *rcx if not NULL). */
+uint64_t tsim_td_init_raw(struct tsim_td *td, const struct tdx_td_params *p, uint64_t *rcx);
+/* create + addcx + MNG.INIT with tsim_td_params(attributes, max_vcpus). */
+void tsim_td_build(struct tsim_env *e, struct tsim_td *td, uint64_t attributes, uint16_t max_vcpus);
+
+/* VP.CREATE, VP.ADDCX x5, VP.INIT (version 1, x2APIC id = index) on lp. */
+struct tsim_vcpu *tsim_vcpu_add(struct tsim_td *td, unsigned lp);
+
+/* SEPT.ADD every missing non-leaf level above `level` for gpa (top-down). */
+void tsim_sept_map(struct tsim_td *td, uint64_t gpa, unsigned level);
+/* PAGE.ADD a 4 KiB page from src (4096 bytes, or zeros if NULL), then
+ * 16 x MR.EXTEND if extend. Maps the S-EPT first. Returns the page PA. */
+uint64_t tsim_page_add(struct tsim_td *td, uint64_t gpa, const void *src, bool extend);
+/* PAGE.AUG a page at level (0 = 4K, 1 = 2M). Returns its PA. */
+uint64_t tsim_page_aug(struct tsim_td *td, uint64_t gpa, unsigned level);
+/* MR.FINALIZE. */
+void tsim_td_finalize(struct tsim_td *td);
+
+/* Runtime removal of a private page as KVM zaps it: RANGE.BLOCK, MEM.TRACK
+ * (when RUNNABLE), PAGE.REMOVE, PAGE.WBINVD through the TD's KeyID. */
+void tsim_page_zap(struct tsim_td *td, uint64_t gpa, unsigned level);
+
+/* KVM's teardown: VP.FLUSH of every vCPU on its LP, VPFLUSHDONE, CACHE.WB
+ * on each package, KEY.FREEID, then RECLAIM of every page (private pages,
+ * S-EPT, TDCX/TDVPR, TDCS, TDR last) and PAGE.WBINVD of the TDR with the
+ * global KeyID. Afterwards every page is PT_NDA. */
+void tsim_td_teardown(struct tsim_td *td);
+
+/* PAMT type of a page (RDMD). */
+unsigned tsim_page_type(struct tsim_env *e, uint64_t pa);
+
+#endif
