@@ -17,14 +17,28 @@
 
 #include <tdxsim/tdxsim.h>
 
-static double now_ns(void)
+#include "bench.h"
+
+void bench_metric(struct bench_metrics *m, const char *name, double value, const char *unit)
+{
+	if (m->n == BENCH_MAX_METRICS) {
+		fprintf(stderr, "tdxsim-bench: too many metrics\n");
+		exit(1);
+	}
+	m->m[m->n].name = name;
+	m->m[m->n].value = value;
+	m->m[m->n].unit = unit;
+	m->n++;
+}
+
+double bench_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static long rss_bytes(void)
+long bench_rss_bytes(void)
 {
 	FILE *f = fopen("/proc/self/statm", "r");
 	long pages = 0, rss = 0;
@@ -36,7 +50,7 @@ static long rss_bytes(void)
 	return rss * 4096;
 }
 
-static int cmp_double(const void *a, const void *b)
+int bench_cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return x < y ? -1 : x > y;
@@ -49,7 +63,7 @@ static void die(const char *what, uint64_t st)
 	exit(1);
 }
 
-static void must(tdxsim *s, unsigned lp, uint64_t fn, struct tdx_module_args *a)
+void bench_must(tdxsim *s, unsigned lp, uint64_t fn, struct tdx_module_args *a)
 {
 	uint64_t st = tdxsim_seamcall(s, lp, fn, a);
 	if (st & TDX_STATUS_ERROR_BIT)
@@ -58,17 +72,17 @@ static void must(tdxsim *s, unsigned lp, uint64_t fn, struct tdx_module_args *a)
 
 /* Bring a single-TDMR machine of `gib` GiB up to READY; returns RSS growth
  * from before SYS.CONFIG to the end. */
-static long bringup(tdxsim *s, uint64_t gib)
+long bench_bringup(tdxsim *s, uint64_t gib)
 {
 	tdxsim_info info = { .size = sizeof(info) };
 	tdxsim_info_get(s, &info);
 	for (unsigned lp = 0; lp < info.n_lps; lp++)
 		tdxsim_vmx_get(s, lp);
 	struct tdx_module_args a = { 0 };
-	must(s, 0, TDH_SYS_INIT, &a);
+	bench_must(s, 0, TDH_SYS_INIT, &a);
 	for (unsigned lp = 0; lp < info.n_lps; lp++) {
 		memset(&a, 0, sizeof(a));
-		must(s, lp, TDH_SYS_LP_INIT, &a);
+		bench_must(s, lp, TDH_SYS_LP_INIT, &a);
 	}
 	uint64_t size = gib << 30;
 	struct tdx_tdmr_info t = { .base = 0, .size = size };
@@ -82,7 +96,7 @@ static long bringup(tdxsim *s, uint64_t gib)
 	uint64_t meta = pamt - 0x2000;
 	t.reserved[0].offset = meta;
 	t.reserved[0].size = size - meta;
-	long before = rss_bytes();
+	long before = bench_rss_bytes();
 	tdxsim_mem_write(s, meta + 0x1000, 0, &t, sizeof(t));
 	uint64_t pa = meta + 0x1000;
 	tdxsim_mem_write(s, meta, 0, &pa, 8);
@@ -90,19 +104,19 @@ static long bringup(tdxsim *s, uint64_t gib)
 	a.rcx = meta;
 	a.rdx = 1;
 	a.r8 = info.first_tdx_keyid;
-	must(s, 0, TDH_SYS_CONFIG, &a);
+	bench_must(s, 0, TDH_SYS_CONFIG, &a);
 	for (unsigned p = 0; p < info.packages; p++) {
 		memset(&a, 0, sizeof(a));
-		must(s, p * info.lps_per_package, TDH_SYS_KEY_CONFIG, &a);
+		bench_must(s, p * info.lps_per_package, TDH_SYS_KEY_CONFIG, &a);
 	}
 	uint64_t next = 0;
 	while (next < size) {
 		memset(&a, 0, sizeof(a));
 		a.rcx = 0;
-		must(s, 0, TDH_SYS_TDMR_INIT, &a);
+		bench_must(s, 0, TDH_SYS_TDMR_INIT, &a);
 		next = a.rdx;
 	}
-	return rss_bytes() - before;
+	return bench_rss_bytes() - before;
 }
 
 int main(int argc, char **argv)
@@ -121,7 +135,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tdxsim-bench: tdxsim_open failed\n");
 		return 1;
 	}
-	long grown = bringup(s, gib);
+	long grown = bench_bringup(s, gib);
 	double rss_per_gib = (double)grown / gib;
 	double pamt_per_gib = (double)(((1ULL << 30) >> 12) + ((1ULL << 30) >> 21) + 1) * 16;
 
@@ -130,17 +144,27 @@ int main(int argc, char **argv)
 	enum { BATCHES = 31, PER = 20000 };
 	double ns[BATCHES];
 	for (int b = 0; b < BATCHES; b++) {
-		double t0 = now_ns();
+		double t0 = bench_now_ns();
 		for (int i = 0; i < PER; i++) {
 			struct tdx_module_args a = { .rdx = MD_SYS_MAX_TDMRS };
 			uint64_t st = __seamcall_ret(TDH_SYS_RD, &a);
 			if (st)
 				die("TDH.SYS.RD", st);
 		}
-		ns[b] = (now_ns() - t0) / PER;
+		ns[b] = (bench_now_ns() - t0) / PER;
 	}
-	qsort(ns, BATCHES, sizeof(ns[0]), cmp_double);
+	qsort(ns, BATCHES, sizeof(ns[0]), bench_cmp_double);
 	tdxsim_close(s);
+
+	struct bench_metrics m = { 0 };
+	bench_metric(&m, "seamcall.sys_rd.ns", ns[BATCHES / 2], "ns");
+	bench_metric(&m, "memory.rss_per_gib_tdmr.bytes", rss_per_gib, "bytes");
+	bench_metric(&m, "memory.pamt_per_gib.bytes", pamt_per_gib, "bytes");
+	printf("seamcall.sys_rd.ns = %.1f (min %.1f, max %.1f)\n", ns[BATCHES / 2], ns[0], ns[BATCHES - 1]);
+	printf("memory.rss_per_gib_tdmr.bytes = %.0f (PAMT alone: %.0f, ratio %.3f)\n",
+	       rss_per_gib, pamt_per_gib, rss_per_gib / pamt_per_gib);
+
+	bench_td(&m);
 
 	FILE *f = fopen(argv[1], "w");
 	if (!f) {
@@ -148,13 +172,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(f, "{\n");
-	fprintf(f, "  \"seamcall.sys_rd.ns\": {\"value\": %.1f, \"unit\": \"ns\"},\n", ns[BATCHES / 2]);
-	fprintf(f, "  \"memory.rss_per_gib_tdmr.bytes\": {\"value\": %.0f, \"unit\": \"bytes\"},\n", rss_per_gib);
-	fprintf(f, "  \"memory.pamt_per_gib.bytes\": {\"value\": %.0f, \"unit\": \"bytes\"}\n", pamt_per_gib);
+	for (unsigned i = 0; i < m.n; i++)
+		fprintf(f, "  \"%s\": {\"value\": %.10g, \"unit\": \"%s\"}%s\n", m.m[i].name,
+			m.m[i].value, m.m[i].unit, i + 1 < m.n ? "," : "");
 	fprintf(f, "}\n");
 	fclose(f);
-	printf("seamcall.sys_rd.ns = %.1f (min %.1f, max %.1f)\n", ns[BATCHES / 2], ns[0], ns[BATCHES - 1]);
-	printf("memory.rss_per_gib_tdmr.bytes = %.0f (PAMT alone: %.0f, ratio %.3f)\n",
-	       rss_per_gib, pamt_per_gib, rss_per_gib / pamt_per_gib);
 	return 0;
 }

@@ -50,6 +50,9 @@ struct seam_wbt {
 	seam_lock_t lock;               /* operand WBCACHE (0xBC) */
 	uint8_t in_progress;            /* interrupted: RCX = 1 may resume */
 	uint32_t next_chunk;            /* where the interrupted WB resumes */
+	/* KeyIDs FLUSHED with this package pending when the WB started: the
+	 * ones whose package bit it clears on completion. */
+	uint64_t hkid_flushed[2048 / 64];
 };
 
 struct seam_module {

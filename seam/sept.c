@@ -63,8 +63,9 @@ bool sept_walk(struct seam_ctx *c, struct seam_td *td, uint64_t gpa, unsigned ta
 		w->level = (unsigned)lvl;
 		if ((unsigned)lvl == target)
 			return true;
-		unsigned st = sept_state(w->entry);
-		if (st != SEPT_NL_MAPPED && st != SEPT_NL_BLOCKED)
+		/* Only a present non-leaf entry leads further down: FREE, a
+		 * leaf, or a blocked non-leaf (RWX clear) ends the walk. */
+		if (lvl == 0 || sept_state(w->entry) != SEPT_NL_MAPPED)
 			return false;
 		table = sept_hpa(w->entry);
 	}
@@ -130,4 +131,114 @@ void sept_entry_unlock(struct seam_td *td, uint64_t entry_pa)
 			break;
 		}
 	seam_unlock_ex(&td->sept_entry_guard);
+}
+
+bool sept_entry_is_locked(struct seam_td *td, uint64_t entry_pa)
+{
+	bool locked = false;
+	while (!seam_lock_try_ex(&td->sept_entry_guard))
+		;
+	for (int i = 0; i < 64 && !locked; i++)
+		locked = td->sept_locked[i] == entry_pa;
+	seam_unlock_ex(&td->sept_entry_guard);
+	return locked;
+}
+
+/* ---- Lock, check and walk ---------------------------------------------------- */
+
+static uint64_t lock_walk(struct seam_ctx *c, struct seam_td *td, uint64_t gpa,
+			  unsigned level, unsigned op, int tree_mode, unsigned flags,
+			  struct sept_walk *w)
+{
+	if (!seam_lock_mode(c, &td->sept_lock, tree_mode))
+		return tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_SEPT_TREE);
+	w->tree_mode = tree_mode;
+	bool reached;
+	if (flags & SEPT_LW_LEAF) {
+		sept_walk(c, td, gpa, 0, w);
+		unsigned st = sept_state(w->entry);
+		reached = sept_is_leaf_state(st) && (sept_arch(w->entry) & SEPT_RWX);
+	} else {
+		reached = sept_walk(c, td, gpa, level, w);
+	}
+	if (!reached) {
+		sept_set_ext(c, w->entry, w->level);
+		sept_unlock_walk(td, w);
+		return tdx_status_op(TDX_EPT_WALK_FAILED, op);
+	}
+	if (flags & SEPT_LW_ENTRY) {
+		if (!sept_entry_trylock(c, td, w->entry_pa)) {
+			sept_set_ext(c, w->entry, w->level);
+			sept_unlock_walk(td, w);
+			return tdx_status_op(TDX_OPERAND_BUSY, op);
+		}
+		w->entry_locked = true;
+		/* The value that counts is the one read under the lock. */
+		w->entry = sept_read(c, td, w->entry_pa);
+	}
+	return TDX_SUCCESS;
+}
+
+static bool gpa_private_ok(const struct seam_td *td, uint64_t gpa)
+{
+	unsigned gpa_width = td->gpaw ? 52 : 48;
+	return !(gpa >> gpa_width) && !(gpa & seam_td_shared_bit(td));
+}
+
+uint64_t sept_lock_walk(struct seam_ctx *c, struct seam_td *td, uint64_t gpa_lvl,
+			unsigned min_lvl, unsigned max_lvl, unsigned op, int tree_mode,
+			unsigned flags, struct sept_walk *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->tree_mode = -1;
+	uint64_t gpa;
+	unsigned lvl;
+	uint64_t st = sept_check_gpa(c, td, gpa_lvl, min_lvl, max_lvl, op, &gpa, &lvl);
+	if (st)
+		return st;
+	w->gpa = gpa;
+	return lock_walk(c, td, gpa, lvl, op, tree_mode, flags, w);
+}
+
+uint64_t sept_lock_walk_gpa(struct seam_ctx *c, struct seam_td *td, uint64_t gpa,
+			    unsigned level, unsigned op, int tree_mode, unsigned flags,
+			    struct sept_walk *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->tree_mode = -1;
+	if (!gpa_private_ok(td, gpa))
+		return tdx_status_op(TDX_OPERAND_INVALID, op);
+	w->gpa = gpa;
+	uint64_t g = (flags & SEPT_LW_LEAF) ? gpa & ~(TDX_PAGE_SIZE - 1)
+					    : gpa & ~(sept_level_size(level) - 1);
+	return lock_walk(c, td, g, level, op, tree_mode, flags, w);
+}
+
+void sept_unlock_walk(struct seam_td *td, struct sept_walk *w)
+{
+	if (w->entry_locked) {
+		sept_entry_unlock(td, w->entry_pa);
+		w->entry_locked = false;
+	}
+	if (w->tree_mode >= 0) {
+		seam_unlock_mode(&td->sept_lock, w->tree_mode);
+		w->tree_mode = -1;
+	}
+}
+
+void sept_walk_write(struct seam_ctx *c, struct seam_td *td, struct sept_walk *w, uint64_t val)
+{
+	sept_write(c, td, w->entry_pa, val);
+	w->entry = val;
+}
+
+/* ---- TLB tracking ------------------------------------------------------------ */
+
+bool sept_tlb_tracked(struct seam_td *td, uint64_t bepoch)
+{
+	uint64_t epoch = atomic_load_explicit(&td->td_epoch, memory_order_acquire);
+	if (bepoch + 1 < epoch)
+		return true;
+	return bepoch + 1 == epoch &&
+	       atomic_load_explicit(&td->refcount[bepoch & 1], memory_order_acquire) == 0;
 }

@@ -64,18 +64,24 @@ static inline uint64_t sept_level_size(unsigned lvl)
 	return 4096ULL << (9 * lvl);
 }
 
-/* Where a walk ended. */
+/* Where a walk ended. The fields after `level` are filled in by
+ * sept_lock_walk() only and say what it holds. */
 struct sept_walk {
 	uint64_t entry_pa;      /* PA of the entry reached (in its S-EPT page) */
 	uint64_t entry;         /* its value */
 	unsigned level;         /* its level */
+	uint64_t gpa;           /* the GPA walked for (level bits stripped) */
+	int tree_mode;          /* S-EPT tree lock held: SEAM_LOCK_*, or -1 */
+	bool entry_locked;      /* the entry's host lock is held */
 };
 
 /*
- * Walk the TD's S-EPT for gpa down to level target, through NL_MAPPED and
- * NL_BLOCKED entries. Returns true if the entry at target was reached; false
- * if the walk stopped higher up (w describes the entry it stopped at: FREE,
- * a leaf, ...). The caller holds the S-EPT tree lock.
+ * Walk the TD's S-EPT for gpa down to level target. Like the module's walk,
+ * it descends only through present non-leaf entries (NL_MAPPED): it stops at
+ * a FREE, leaf or NL_BLOCKED entry above the target. Returns true if the
+ * entry at target was reached; false if the walk stopped higher up (w
+ * describes the entry it stopped at and its level). The caller holds the
+ * S-EPT tree lock.
  */
 bool sept_walk(struct seam_ctx *c, struct seam_td *td, uint64_t gpa, unsigned target,
 	       struct sept_walk *w);
@@ -102,5 +108,71 @@ uint64_t sept_check_gpa(struct seam_ctx *c, struct seam_td *td, uint64_t gpa_lvl
 /* Per-entry locks (the module's S-EPT entry host lock): try, no wait. */
 bool sept_entry_trylock(struct seam_ctx *c, struct seam_td *td, uint64_t entry_pa);
 void sept_entry_unlock(struct seam_td *td, uint64_t entry_pa);
+/* Is the entry's host lock held by someone (a leaf, or a guest ACCEPT)? */
+bool sept_entry_is_locked(struct seam_td *td, uint64_t entry_pa);
+
+/* ---- The S-EPT access sequence of the host-side memory leaves ---------------
+ *
+ * sept_lock_walk() is the module's "check the GPA, lock the S-EPT tree, walk
+ * to the level, lock the entry" sequence (lock_sept_check_and_walk_*), with
+ * the errors in the module's order:
+ *
+ *   gpa_lvl: level outside [min_lvl, max_lvl] or >= the TD's EPT levels,
+ *   bits 11:3 set, GPA not aligned to the level, GPA above the TD's GPA
+ *   width, shared bit set                  -> OPERAND_INVALID + op
+ *   tree lock (td->sept_lock, tree_mode)   -> OPERAND_BUSY + SEPT_TREE (0x92)
+ *   the walk stops above the level         -> EPT_WALK_FAILED + op, with the
+ *                                             ext outputs (RCX/RDX) of the
+ *                                             entry where it stopped
+ *   (SEPT_LW_ENTRY) entry host lock busy   -> OPERAND_BUSY + op, ext outputs
+ *                                             of the entry
+ *
+ * On success w->entry_pa/entry/level describe the entry at the level (its
+ * value re-read after the entry lock), w->gpa the GPA, and the locks are held
+ * until sept_unlock_walk(). On failure nothing is held (w->tree_mode = -1).
+ * The TDR and op-state locks are the caller's (taken before).
+ *
+ * sept_lock_walk_gpa() is the same for a caller that has already checked its
+ * own GPA operand format (e.g. MR.EXTEND's 256-B aligned GPA, MEM.RD/WR's
+ * 8-B aligned GPA): it starts at the private-GPA check (GPA width, shared
+ * bit -> OPERAND_INVALID + op) and walks to `level` for the page-aligned GPA.
+ *
+ * Flags:
+ *   SEPT_LW_ENTRY  also take the entry's host lock
+ *   SEPT_LW_LEAF   walk to the leaf mapping the GPA, whatever its level,
+ *                  instead of to `level`: the walk fails (EPT_WALK_FAILED +
+ *                  op) unless it ends at a present leaf (MAPPED; BLOCKEDW
+ *                  counts, it has R and X). w->level is the leaf's level.
+ *                  `level` is ignored (pass 0).
+ */
+#define SEPT_LW_ENTRY 1u
+#define SEPT_LW_LEAF  2u
+
+uint64_t sept_lock_walk(struct seam_ctx *c, struct seam_td *td, uint64_t gpa_lvl,
+			unsigned min_lvl, unsigned max_lvl, unsigned op, int tree_mode,
+			unsigned flags, struct sept_walk *w);
+uint64_t sept_lock_walk_gpa(struct seam_ctx *c, struct seam_td *td, uint64_t gpa,
+			    unsigned level, unsigned op, int tree_mode, unsigned flags,
+			    struct sept_walk *w);
+/* Release what sept_lock_walk*() holds (entry lock, then tree lock). Safe to
+ * call on a failed or already released walk. */
+void sept_unlock_walk(struct seam_td *td, struct sept_walk *w);
+
+/* Re-read the walked entry / write it (keeps w->entry up to date). */
+void sept_walk_write(struct seam_ctx *c, struct seam_td *td, struct sept_walk *w, uint64_t val);
+
+/* ---- TLB tracking ------------------------------------------------------------
+ *
+ * sept_tlb_tracked(): has the TD's TLB been tracked since a range was blocked
+ * in epoch bepoch (the BEPOCH that RANGE.BLOCK recorded in the PAMT entry of
+ * the blocked page, PHYMEM.PAGE.RDMD R9)? True when MEM.TRACK has advanced the
+ * TD epoch past bepoch and no vCPU still runs in epoch bepoch, i.e.
+ *   td_epoch >= bepoch + 2, or
+ *   td_epoch == bepoch + 1 and refcount[bepoch & 1] == 0.
+ * The module applies it only while OP_STATE is RUNNABLE (PAGE.REMOVE,
+ * SEPT.REMOVE, PAGE.PROMOTE/DEMOTE): failure -> TLB_TRACKING_NOT_DONE.
+ * Reads td_epoch/refcount atomically; no lock needed.
+ */
+bool sept_tlb_tracked(struct seam_td *td, uint64_t bepoch);
 
 #endif

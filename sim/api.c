@@ -158,11 +158,13 @@ tdxsim_err tdxsim_pamt_lookup(tdxsim *s, uint64_t pa, unsigned *type, uint64_t *
 
 /* ---- Memory access for the embedder ---------------------------------------- */
 
+/* The host's view: in checker mode a second mapping of the same memory whose
+ * TD-private pages are inaccessible (sim/checker.c); otherwise the one mapping. */
 void *tdxsim_pa_to_ptr(tdxsim *s, uint64_t pa)
 {
 	if (!sim_ok(s) || pa >= s->pa_top)
 		return NULL;
-	return phys_mem_ptr(&s->mem, pa);
+	return phys_mem_host_ptr(&s->mem, pa);
 }
 
 tdxsim_err tdxsim_ptr_to_pa(tdxsim *s, const void *p, uint64_t *pa)
@@ -170,9 +172,9 @@ tdxsim_err tdxsim_ptr_to_pa(tdxsim *s, const void *p, uint64_t *pa)
 	if (!sim_ok(s))
 		return TDXSIM_ERR_HANDLE;
 	const uint8_t *b = p;
-	if (!pa || b < s->mem.base || (uint64_t)(b - s->mem.base) >= s->pa_top)
+	if (!pa || b < s->mem.host_base || (uint64_t)(b - s->mem.host_base) >= s->pa_top)
 		return sim_error(s, TDXSIM_ERR_RANGE, "host pointer %p is not simulated memory", p);
-	*pa = (uint64_t)(b - s->mem.base);
+	*pa = (uint64_t)(b - s->mem.host_base);
 	return TDXSIM_OK;
 }
 
@@ -192,8 +194,20 @@ static tdxsim_err mem_check(tdxsim *s, uint64_t pa, uint32_t keyid, const void *
 	return TDXSIM_OK;
 }
 
-static int keyid_private(tdxsim *s, uint32_t keyid);
+/* A TDX private KeyID (mem_check already bounded it by the last KeyID). */
+static int keyid_private(tdxsim *s, uint32_t keyid)
+{
+	return keyid > s->cfg.mktme_keyids;
+}
 
+/*
+ * Memory-integrity model (tdxsim.h). Through a private KeyID the host is
+ * software running with that KeyID: it reads and writes plaintext, encrypted
+ * with the KeyID's key, and its writes make the lines TD-owned. Through a
+ * shared KeyID (0 or MKTME) it sees raw memory, except that a TD-owned line
+ * reads as zeros, and a write to a TD-owned line clears the owner bit and
+ * poisons the line.
+ */
 tdxsim_err tdxsim_mem_movdir64b(tdxsim *s, uint64_t pa, uint32_t keyid, const void *src64)
 {
 	tdxsim_err err = mem_check(s, pa, keyid, src64, 64);
@@ -202,40 +216,34 @@ tdxsim_err tdxsim_mem_movdir64b(tdxsim *s, uint64_t pa, uint32_t keyid, const vo
 	if (pa & 63)
 		return sim_error(s, TDXSIM_ERR_ARG, "MOVDIR64B to 0x%llx: not 64-byte aligned",
 				 (unsigned long long)pa);
+	if (keyid_private(s, keyid)) {
+		sim_priv_write(s, NULL, pa, keyid, src64, 64);
+		return TDXSIM_OK;
+	}
 	memcpy(phys_mem_ptr(&s->mem, pa), src64, 64);
-	if (keyid_private(s, keyid))
-		phys_mem_set_owned(&s->mem, pa, 64);
-	else
-		phys_mem_clear_state(&s->mem, pa, 64);
+	phys_mem_clear_state(&s->mem, pa, 64);
+	phys_mem_bump(&s->mem, pa, 64);
 	return TDXSIM_OK;
 }
 
-static int keyid_private(tdxsim *s, uint32_t keyid)
-{
-	return keyid > s->cfg.mktme_keyids;
-}
-
-/*
- * Memory-integrity model: a line last written through a private KeyID has its
- * TD-owner bit set; reading it through a shared KeyID returns zeros, and
- * writing it through a shared KeyID clears ownership and poisons the line.
- */
 tdxsim_err tdxsim_mem_read(tdxsim *s, uint64_t pa, uint32_t keyid, void *buf, size_t len)
 {
 	tdxsim_err err = mem_check(s, pa, keyid, buf, len);
 	if (err)
 		return err;
+	if (keyid_private(s, keyid)) {
+		sim_priv_read(s, NULL, pa, keyid, buf, len);
+		return TDXSIM_OK;
+	}
 	memcpy(buf, phys_mem_ptr(&s->mem, pa), len);
-	if (!keyid_private(s, keyid)) {
-		for (size_t i = 0; i < len;) {
-			uint64_t line = (pa + i) / 64;
-			size_t n = 64 - (size_t)((pa + i) % 64);
-			if (n > len - i)
-				n = len - i;
-			if (phys_mem_line_state(&s->mem, line * 64) & PHYS_LINE_TD_OWNER)
-				memset((uint8_t *)buf + i, 0, n);
-			i += n;
-		}
+	for (size_t i = 0; i < len;) {
+		uint64_t line = (pa + i) / 64;
+		size_t n = 64 - (size_t)((pa + i) % 64);
+		if (n > len - i)
+			n = len - i;
+		if (phys_mem_line_state(&s->mem, line * 64) & PHYS_LINE_TD_OWNER)
+			memset((uint8_t *)buf + i, 0, n);
+		i += n;
 	}
 	return TDXSIM_OK;
 }
@@ -245,10 +253,38 @@ tdxsim_err tdxsim_mem_write(tdxsim *s, uint64_t pa, uint32_t keyid, const void *
 	tdxsim_err err = mem_check(s, pa, keyid, buf, len);
 	if (err)
 		return err;
+	if (keyid_private(s, keyid)) {
+		sim_priv_write(s, NULL, pa, keyid, buf, len);
+		return TDXSIM_OK;
+	}
 	memcpy(phys_mem_ptr(&s->mem, pa), buf, len);
-	if (keyid_private(s, keyid))
-		phys_mem_set_owned(&s->mem, pa, len);
-	else
-		phys_mem_write_shared(&s->mem, pa, len);
+	phys_mem_write_shared(&s->mem, pa, len);
+	phys_mem_bump(&s->mem, pa, len);
 	return TDXSIM_OK;
+}
+
+tdxsim_err tdxsim_page_clear(tdxsim *s, uint64_t pa, uint32_t keyid)
+{
+	static const uint8_t zero[64];
+	tdxsim_err err = mem_check(s, pa, keyid, zero, TDX_PAGE_SIZE);
+	if (err)
+		return err;
+	if (pa & (TDX_PAGE_SIZE - 1))
+		return sim_error(s, TDXSIM_ERR_ARG, "page clear at 0x%llx: not 4 KiB aligned",
+				 (unsigned long long)pa);
+	if (keyid_private(s, keyid)) {
+		sim_priv_zero(s, NULL, pa, keyid, TDX_PAGE_SIZE);
+		return TDXSIM_OK;
+	}
+	memset(phys_mem_ptr(&s->mem, pa), 0, TDX_PAGE_SIZE);
+	phys_mem_clear_state(&s->mem, pa, TDX_PAGE_SIZE);
+	phys_mem_bump(&s->mem, pa, TDX_PAGE_SIZE);
+	return TDXSIM_OK;
+}
+
+int tdxsim_mem_poisoned(tdxsim *s, uint64_t pa)
+{
+	if (!sim_ok(s) || pa >= s->pa_top)
+		return 0;
+	return (phys_mem_line_state(&s->mem, pa & ~63ULL) & PHYS_LINE_POISON) != 0;
 }

@@ -1,6 +1,8 @@
 /*
  * Seeded, deterministic fault injection: the module answers a chosen status
  * instead of running a leaf, as it does when RDRAND/RDSEED or PCONFIG fail.
+ * TDX_INTERRUPTED_RESUMABLE stands for an interrupt pending on the LP: an
+ * interruptible leaf asks at each point between chunks of its work.
  */
 #include <string.h>
 
@@ -16,6 +18,8 @@ static uint32_t fault_flag(uint64_t status)
 		return TDX_LEAF_F_SYSLOCK;
 	if (status == TDX_OPERAND_BUSY)
 		return TDX_LEAF_F_OPLOCK;
+	if (status == TDX_INTERRUPTED_RESUMABLE)
+		return TDX_LEAF_F_RESUMABLE;
 	return 0;
 }
 
@@ -41,7 +45,8 @@ tdxsim_err tdxsim_fault_add(tdxsim *s, const tdxsim_fault *f, unsigned *id)
 	if (!need)
 		return sim_error(s, TDXSIM_ERR_ARG, "cannot inject status 0x%016llx: injectable "
 				 "statuses are TDX_RND_NO_ENTROPY, TDX_KEY_GENERATION_FAILED, "
-				 "TDX_SYS_BUSY and TDX_OPERAND_BUSY (operand id added by the leaf)",
+				 "TDX_SYS_BUSY, TDX_OPERAND_BUSY (operand id added by the leaf) "
+				 "and TDX_INTERRUPTED_RESUMABLE (a pending interrupt)",
 				 (unsigned long long)f->status);
 	if (f->leaf >= 0) {
 		int defined;

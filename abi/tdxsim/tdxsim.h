@@ -216,6 +216,16 @@ TDXSIM_API tdxsim_err tdxsim_pamt_lookup(tdxsim *s, uint64_t pa, unsigned *type,
 					 uint64_t *owner_pa, unsigned *size);
 /* The global KeyID the host configured with TDH.SYS.CONFIG (0 before). */
 TDXSIM_API uint32_t tdxsim_global_keyid(tdxsim *s);
+/*
+ * Check the module's invariants for the TD whose TDR is tdr_pa, or for every
+ * TD (tdr_pa 0): each page a TD structure names has the PAMT type and owner
+ * the module gave it; the TDR child count equals the TDCS, vCPU, S-EPT and
+ * private pages found (4 KiB units) until TEARDOWN; the KOT agrees with the
+ * lifecycle; the associated-vCPU count agrees with the vCPUs. Returns
+ * TDXSIM_OK, or TDXSIM_ERR_STATE with the first violation in tdxsim_errmsg().
+ * Call it while no SEAMCALL is in flight on the TD(s) checked.
+ */
+TDXSIM_API tdxsim_err tdxsim_check_invariants(tdxsim *s, uint64_t tdr_pa);
 
 /* ---- Events -------------------------------------------------------------- */
 
@@ -255,8 +265,11 @@ TDXSIM_API tdxsim_err tdxsim_stats_get(tdxsim *s, tdxsim_stats *out);
 /*
  * A seeded, deterministic fault: the module fails at the point where the real
  * one can: RND_NO_ENTROPY where it draws random numbers, KEY_GENERATION_FAILED
- * where it programs a key, SYS_BUSY where it takes the global lock, and
- * OPERAND_BUSY (+ the operand id of that lock) where it locks an operand.
+ * where it programs a key, SYS_BUSY where it takes the global lock,
+ * OPERAND_BUSY (+ the operand id of that lock) where it locks an operand, and
+ * INTERRUPTED_RESUMABLE where an interruptible leaf (TDH.PHYMEM.CACHE.WB)
+ * checks for a pending interrupt between chunks of its work: a matching call
+ * stands for "an interrupt is pending on the LP" at that point.
  * A status the chosen leaf can never return is refused with TDXSIM_ERR_ARG.
  * A call matches when its leaf and LP match; it fires on the matching calls
  * numbered [nth, nth + count) (1-based; count 0 = for ever), or, with nth 0,
@@ -265,7 +278,8 @@ TDXSIM_API tdxsim_err tdxsim_stats_get(tdxsim *s, tdxsim_stats *out);
 typedef struct tdxsim_fault {
 	uint32_t size;                  /* sizeof(tdxsim_fault) */
 	uint64_t status;                /* TDX_RND_NO_ENTROPY, TDX_KEY_GENERATION_FAILED,
-					   TDX_SYS_BUSY, TDX_OPERAND_BUSY (no operand bits) */
+					   TDX_SYS_BUSY, TDX_OPERAND_BUSY (no operand bits),
+					   TDX_INTERRUPTED_RESUMABLE */
 	int32_t leaf;                   /* leaf number, or -1 for any leaf that can */
 	int32_t lp;                     /* LP, or -1 for any */
 	uint64_t nth;

@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
+
 #include "tsim.h"
 
 tdxsim *tsim_create(const tdxsim_config *cfg)
@@ -40,12 +42,21 @@ uint64_t seamcall_raw(tdxsim *s, unsigned lp, uint64_t fn, struct tdx_module_arg
 	return tdxsim_seamcall(s, lp, fn, a ? a : &zero);
 }
 
+_Thread_local int tsim_worker_thread;
+
 void tsim_expect_status(const char *file, int line, uint64_t want, uint64_t got, uint64_t fn)
 {
 	if (want == got)
 		return;
 	char w[96], g[96];
 	const char *leaf = fn != ~0ULL ? tdx_seamcall_leaf_name(fn) : NULL;
+	if (tsim_worker_thread) {
+		/* cmocka cannot fail a test from another thread: report and stop. */
+		fprintf(stderr, "%s:%d: %s%sexpected %s, got %s\n", file, line, leaf ? leaf : "",
+			leaf ? ": " : "", tdx_status_str(want, w, sizeof(w)),
+			tdx_status_str(got, g, sizeof(g)));
+		abort();
+	}
 	fail_msg("%s:%d: %s%sexpected %s, got %s", file, line, leaf ? leaf : "",
 		 leaf ? ": " : "", tdx_status_str(want, w, sizeof(w)), tdx_status_str(got, g, sizeof(g)));
 }

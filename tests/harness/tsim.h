@@ -29,6 +29,9 @@ uint64_t seamcall_raw(tdxsim *s, unsigned lp, uint64_t fn, struct tdx_module_arg
 #define assert_tdx_status(want, got) \
 	tsim_expect_status(__FILE__, __LINE__, (want), (got), ~0ULL)
 void tsim_expect_status(const char *file, int line, uint64_t want, uint64_t got, uint64_t fn);
+/* Set in worker threads: a failed expectation prints and aborts the process
+ * (cmocka can fail a test only from its own thread). */
+extern _Thread_local int tsim_worker_thread;
 
 /* Bring-up steps, as Linux orders them (tdx-abi.md 6.1). */
 void tsim_sys_init(tdxsim *s);                 /* SYS.INIT on LP 0 */

@@ -5,6 +5,8 @@
 
 #include "tsim_td.h"
 
+#define STATUS_CLASS_MASK 0xFFFFFFFF00000000ULL
+
 #define VP_INIT_V1 (TDH_VP_INIT | (1ULL << 16))
 
 void tsim_env_init_cfg(struct tsim_env *e, const tdxsim_config *cfg)
@@ -39,28 +41,27 @@ void tsim_env_fini(struct tsim_env *e)
 
 uint64_t tsim_page(struct tsim_env *e)
 {
-	if (e->next_pa + 4096 > e->end_pa)
+	uint64_t pa = __atomic_fetch_add(&e->next_pa, 4096, __ATOMIC_RELAXED);
+	if (pa + 4096 > e->end_pa)
 		fail_msg("tsim_page: out of test pages");
-	uint64_t pa = e->next_pa;
-	e->next_pa += 4096;
 	return pa;
 }
 
 uint64_t tsim_page_2m(struct tsim_env *e)
 {
 	/* 2 MiB pages from their own region, [1 GiB, 2 GiB). */
-	if (e->next_pa_2m + (2ULL << 20) > (2ULL << 30))
+	uint64_t pa = __atomic_fetch_add(&e->next_pa_2m, 2ULL << 20, __ATOMIC_RELAXED);
+	if (pa + (2ULL << 20) > (2ULL << 30))
 		fail_msg("tsim_page_2m: out of 2 MiB test pages");
-	uint64_t pa = e->next_pa_2m;
-	e->next_pa_2m += 2ULL << 20;
 	return pa;
 }
 
 uint32_t tsim_hkid(struct tsim_env *e)
 {
-	if (e->next_hkid >= e->first_keyid + e->n_keyids)
+	uint32_t k = __atomic_fetch_add(&e->next_hkid, 1, __ATOMIC_RELAXED);
+	if (k >= e->first_keyid + e->n_keyids)
 		fail_msg("tsim_hkid: out of TD KeyIDs");
-	return e->next_hkid++;
+	return k;
 }
 
 uint64_t tsim_keyed_pa(struct tsim_env *e, uint64_t pa, uint32_t keyid)
@@ -70,9 +71,9 @@ uint64_t tsim_keyed_pa(struct tsim_env *e, uint64_t pa, uint32_t keyid)
 
 unsigned tsim_page_type(struct tsim_env *e, uint64_t pa)
 {
-	struct tdx_module_args a = { .rcx = pa };
-	seamcall_ok(e->s, 0, TDH_PHYMEM_PAGE_RDMD, &a);
-	return (unsigned)a.rcx;
+	unsigned type = ~0u;
+	assert_int_equal(tdxsim_pamt_lookup(e->s, pa, &type, NULL, NULL), TDXSIM_OK);
+	return type;
 }
 
 void tsim_td_params(struct tsim_env *e, struct tdx_td_params *p, uint64_t attributes,
@@ -89,19 +90,44 @@ void tsim_td_params(struct tsim_env *e, struct tdx_td_params *p, uint64_t attrib
 	p->tsc_frequency = (uint16_t)(info.platform->tsc_mhz / 25);
 }
 
-void tsim_td_create(struct tsim_env *e, struct tsim_td *td)
+uint64_t tsim_seamcall_retry(tdxsim *s, unsigned lp, uint64_t fn, struct tdx_module_args *a)
+{
+	struct tdx_module_args in = *a;
+	uint64_t st;
+	for (unsigned i = 0; i < 100000; i++) {
+		*a = in;
+		st = seamcall_raw(s, lp, fn, a);
+		if ((st & STATUS_CLASS_MASK) != TDX_OPERAND_BUSY && st != TDX_SYS_BUSY)
+			break;
+	}
+	return st;
+}
+
+#define call_ok(s, lp, fn, a) \
+	tsim_expect_status(__FILE__, __LINE__, TDX_SUCCESS, tsim_seamcall_retry((s), (lp), (fn), (a)), (fn))
+
+void tsim_td_create_on(struct tsim_env *e, struct tsim_td *td, unsigned lp, const unsigned *pkg_lp)
 {
 	memset(td, 0, sizeof(*td));
 	td->e = e;
+	td->lp = lp;
+	for (unsigned p = 0; p < e->n_pkgs && p < 8; p++)
+		td->pkg_lp[p] = pkg_lp ? pkg_lp[p] : tsim_pkg_first_lp(e->s, p);
+	td->shared = __atomic_fetch_add(&e->next_pa, 8192, __ATOMIC_RELAXED);
 	td->tdr = tsim_page(e);
 	td->hkid = tsim_hkid(e);
 	td->ept_levels = 4;
 	struct tdx_module_args a = { .rcx = td->tdr, .rdx = td->hkid };
-	seamcall_ok(e->s, 0, TDH_MNG_CREATE, &a);
+	call_ok(e->s, lp, TDH_MNG_CREATE, &a);
 	for (unsigned pkg = 0; pkg < e->n_pkgs; pkg++) {
 		struct tdx_module_args k = { .rcx = td->tdr };
-		seamcall_ok(e->s, tsim_pkg_first_lp(e->s, pkg), TDH_MNG_KEY_CONFIG, &k);
+		call_ok(e->s, td->pkg_lp[pkg], TDH_MNG_KEY_CONFIG, &k);
 	}
+}
+
+void tsim_td_create(struct tsim_env *e, struct tsim_td *td)
+{
+	tsim_td_create_on(e, td, 0, NULL);
 }
 
 void tsim_td_addcx(struct tsim_td *td)
@@ -109,17 +135,17 @@ void tsim_td_addcx(struct tsim_td *td)
 	while (td->n_tdcs < TDX_TDCS_PAGES) {
 		uint64_t pa = tsim_page(td->e);
 		struct tdx_module_args a = { .rcx = pa, .rdx = td->tdr };
-		seamcall_ok(td->e->s, 0, TDH_MNG_ADDCX, &a);
+		call_ok(td->e->s, td->lp, TDH_MNG_ADDCX, &a);
 		td->tdcs[td->n_tdcs++] = pa;
 	}
 }
 
 uint64_t tsim_td_init_raw(struct tsim_td *td, const struct tdx_td_params *p, uint64_t *rcx)
 {
-	uint64_t pa = td->e->shared_pa;         /* 1024-aligned */
+	uint64_t pa = td->shared;               /* page aligned */
 	assert_int_equal(tdxsim_mem_write(td->e->s, pa, 0, p, sizeof(*p)), TDXSIM_OK);
 	struct tdx_module_args a = { .rcx = td->tdr, .rdx = pa };
-	uint64_t st = seamcall_raw(td->e->s, 0, TDH_MNG_INIT, &a);
+	uint64_t st = tsim_seamcall_retry(td->e->s, td->lp, TDH_MNG_INIT, &a);
 	if (rcx)
 		*rcx = a.rcx;
 	return st;
@@ -143,14 +169,14 @@ struct tsim_vcpu *tsim_vcpu_add(struct tsim_td *td, unsigned lp)
 	v->lp = lp;
 	v->tdvpr = tsim_page(td->e);
 	struct tdx_module_args a = { .rcx = v->tdvpr, .rdx = td->tdr };
-	seamcall_ok(s, lp, TDH_VP_CREATE, &a);
+	call_ok(s, lp, TDH_VP_CREATE, &a);
 	for (unsigned i = 0; i < TDX_TDVPS_PAGES - 1; i++) {
 		v->tdcx[i] = tsim_page(td->e);
 		struct tdx_module_args x = { .rcx = v->tdcx[i], .rdx = v->tdvpr };
-		seamcall_ok(s, lp, TDH_VP_ADDCX, &x);
+		call_ok(s, lp, TDH_VP_ADDCX, &x);
 	}
 	struct tdx_module_args in = { .rcx = v->tdvpr, .rdx = 0, .r8 = td->n_vcpus };
-	seamcall_ok(s, lp, VP_INIT_V1, &in);
+	call_ok(s, lp, VP_INIT_V1, &in);
 	td->n_vcpus++;
 	return v;
 }
@@ -176,7 +202,7 @@ void tsim_sept_map(struct tsim_td *td, uint64_t gpa, unsigned level)
 		uint64_t mask = ~((4096ULL << (9 * l)) - 1);
 		uint64_t pa = tsim_page(td->e);
 		struct tdx_module_args a = { .rcx = (gpa & mask) | (unsigned)l, .rdx = td->tdr, .r8 = pa };
-		seamcall_ok(td->e->s, 0, TDH_MEM_SEPT_ADD, &a);
+		call_ok(td->e->s, td->lp, TDH_MEM_SEPT_ADD, &a);
 		td->sept[td->n_sept].gpa = gpa & mask;
 		td->sept[td->n_sept].pa = pa;
 		td->sept[td->n_sept].level = (unsigned)l;
@@ -198,16 +224,16 @@ uint64_t tsim_page_add(struct tsim_td *td, uint64_t gpa, const void *src, bool e
 {
 	tdxsim *s = td->e->s;
 	uint8_t zero[4096] = { 0 };
-	uint64_t src_pa = td->e->shared_pa + 0x1000;
+	uint64_t src_pa = td->shared + 0x1000;
 	assert_int_equal(tdxsim_mem_write(s, src_pa, 0, src ? src : zero, 4096), TDXSIM_OK);
 	tsim_sept_map(td, gpa, 0);
 	uint64_t pa = tsim_page(td->e);
 	struct tdx_module_args a = { .rcx = gpa, .rdx = td->tdr, .r8 = pa, .r9 = src_pa };
-	seamcall_ok(s, 0, TDH_MEM_PAGE_ADD, &a);
+	call_ok(s, td->lp, TDH_MEM_PAGE_ADD, &a);
 	if (extend) {
 		for (unsigned i = 0; i < 16; i++) {
 			struct tdx_module_args x = { .rcx = gpa + 256 * i, .rdx = td->tdr };
-			seamcall_ok(s, 0, TDH_MR_EXTEND, &x);
+			call_ok(s, td->lp, TDH_MR_EXTEND, &x);
 		}
 	}
 	page_track(td, gpa, pa, 0);
@@ -219,7 +245,7 @@ uint64_t tsim_page_aug(struct tsim_td *td, uint64_t gpa, unsigned level)
 	tsim_sept_map(td, gpa, level);
 	uint64_t pa = level ? tsim_page_2m(td->e) : tsim_page(td->e);
 	struct tdx_module_args a = { .rcx = gpa | level, .rdx = td->tdr, .r8 = pa };
-	seamcall_ok(td->e->s, 0, TDH_MEM_PAGE_AUG, &a);
+	call_ok(td->e->s, td->lp, TDH_MEM_PAGE_AUG, &a);
 	page_track(td, gpa, pa, level);
 	return pa;
 }
@@ -227,7 +253,7 @@ uint64_t tsim_page_aug(struct tsim_td *td, uint64_t gpa, unsigned level)
 void tsim_td_finalize(struct tsim_td *td)
 {
 	struct tdx_module_args a = { .rcx = td->tdr };
-	seamcall_ok(td->e->s, 0, TDH_MR_FINALIZE, &a);
+	call_ok(td->e->s, td->lp, TDH_MR_FINALIZE, &a);
 	td->finalized = true;
 }
 
@@ -241,25 +267,25 @@ void tsim_page_zap(struct tsim_td *td, uint64_t gpa, unsigned level)
 	if (i == td->n_pages)
 		fail_msg("tsim_page_zap: GPA 0x%llx not mapped", (unsigned long long)gpa);
 	struct tdx_module_args b = { .rcx = gpa | level, .rdx = td->tdr };
-	seamcall_ok(s, 0, TDH_MEM_RANGE_BLOCK, &b);
+	call_ok(s, td->lp, TDH_MEM_RANGE_BLOCK, &b);
 	if (td->finalized) {
 		struct tdx_module_args t = { .rcx = td->tdr };
-		seamcall_ok(s, 0, TDH_MEM_TRACK, &t);
+		call_ok(s, td->lp, TDH_MEM_TRACK, &t);
 	}
 	struct tdx_module_args r = { .rcx = gpa | level, .rdx = td->tdr };
-	seamcall_ok(s, 0, TDH_MEM_PAGE_REMOVE, &r);
+	call_ok(s, td->lp, TDH_MEM_PAGE_REMOVE, &r);
 	uint64_t size = 4096ULL << (9 * level);
 	for (uint64_t off = 0; off < size; off += 4096) {
 		struct tdx_module_args w = { .rcx = tsim_keyed_pa(td->e, td->page[i].pa + off, td->hkid) };
-		seamcall_ok(s, 0, TDH_PHYMEM_PAGE_WBINVD, &w);
+		call_ok(s, td->lp, TDH_PHYMEM_PAGE_WBINVD, &w);
 	}
 	td->page[i] = td->page[--td->n_pages];
 }
 
-static void reclaim(tdxsim *s, uint64_t pa)
+static void reclaim(tdxsim *s, unsigned lp, uint64_t pa)
 {
 	struct tdx_module_args a = { .rcx = pa };
-	seamcall_ok(s, 0, TDH_PHYMEM_PAGE_RECLAIM, &a);
+	call_ok(s, lp, TDH_PHYMEM_PAGE_RECLAIM, &a);
 }
 
 void tsim_td_teardown(struct tsim_td *td)
@@ -268,18 +294,18 @@ void tsim_td_teardown(struct tsim_td *td)
 	tdxsim *s = e->s;
 	for (unsigned i = 0; i < td->n_vcpus; i++) {
 		struct tdx_module_args a = { .rcx = td->vcpu[i].tdvpr };
-		uint64_t st = seamcall_raw(s, td->vcpu[i].lp, TDH_VP_FLUSH, &a);
+		uint64_t st = tsim_seamcall_retry(s, td->vcpu[i].lp, TDH_VP_FLUSH, &a);
 		if (st != TDX_SUCCESS && st != TDX_VCPU_NOT_ASSOCIATED)
 			assert_tdx_status(TDX_SUCCESS, st);
 	}
 	struct tdx_module_args d = { .rcx = td->tdr };
-	seamcall_ok(s, 0, TDH_MNG_VPFLUSHDONE, &d);
+	call_ok(s, td->lp, TDH_MNG_VPFLUSHDONE, &d);
 	for (unsigned pkg = 0; pkg < e->n_pkgs; pkg++) {
-		unsigned lp = tsim_pkg_first_lp(s, pkg);
+		unsigned lp = td->pkg_lp[pkg];
 		struct tdx_module_args w = { .rcx = 0 };
 		uint64_t st;
 		for (unsigned tries = 0;; tries++) {
-			st = seamcall_raw(s, lp, TDH_PHYMEM_CACHE_WB, &w);
+			st = tsim_seamcall_retry(s, lp, TDH_PHYMEM_CACHE_WB, &w);
 			if (st != TDX_INTERRUPTED_RESUMABLE || tries > 10000)
 				break;
 			w = (struct tdx_module_args){ .rcx = 1 };
@@ -288,24 +314,24 @@ void tsim_td_teardown(struct tsim_td *td)
 			assert_tdx_status(TDX_SUCCESS, st);
 	}
 	struct tdx_module_args f = { .rcx = td->tdr };
-	seamcall_ok(s, 0, TDH_MNG_KEY_FREEID, &f);
+	call_ok(s, td->lp, TDH_MNG_KEY_FREEID, &f);
 	for (unsigned i = 0; i < td->n_pages; i++)
-		reclaim(s, td->page[i].pa);
+		reclaim(s, td->lp, td->page[i].pa);
 	td->n_pages = 0;
 	for (unsigned i = td->n_sept; i-- > 0;)
-		reclaim(s, td->sept[i].pa);
+		reclaim(s, td->lp, td->sept[i].pa);
 	td->n_sept = 0;
 	for (unsigned i = 0; i < td->n_vcpus; i++) {
 		for (unsigned j = 0; j < TDX_TDVPS_PAGES - 1; j++)
-			reclaim(s, td->vcpu[i].tdcx[j]);
-		reclaim(s, td->vcpu[i].tdvpr);
+			reclaim(s, td->lp, td->vcpu[i].tdcx[j]);
+		reclaim(s, td->lp, td->vcpu[i].tdvpr);
 	}
 	td->n_vcpus = 0;
 	for (unsigned i = 0; i < td->n_tdcs; i++)
-		reclaim(s, td->tdcs[i]);
+		reclaim(s, td->lp, td->tdcs[i]);
 	td->n_tdcs = 0;
-	reclaim(s, td->tdr);
+	reclaim(s, td->lp, td->tdr);
 	struct tdx_module_args w = { .rcx = tsim_keyed_pa(e, td->tdr, e->first_keyid) };
-	seamcall_ok(s, 0, TDH_PHYMEM_PAGE_WBINVD, &w);
+	call_ok(s, td->lp, TDH_PHYMEM_PAGE_WBINVD, &w);
 	assert_int_equal(tsim_page_type(e, td->tdr), PT_NDA);
 }

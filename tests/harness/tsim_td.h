@@ -14,7 +14,8 @@
 
 #include "tsim.h"
 
-/* A READY module with every TDMR initialised, plus allocators. */
+/* A READY module with every TDMR initialised, plus allocators (safe to use
+ * from several threads). */
 struct tsim_env {
 	tdxsim *s;
 	struct tsim_tdmrs t;
@@ -54,6 +55,13 @@ struct tsim_vcpu {
 
 struct tsim_td {
 	struct tsim_env *e;
+	/* LPs the fixtures issue this TD's SEAMCALLs on: lp for TD-wide calls,
+	 * pkg_lp[p] for the per-package ones (KEY.CONFIG, CACHE.WB). Defaults:
+	 * LP 0 and each package's first LP; threads driving TDs in parallel
+	 * give each TD its own. */
+	unsigned lp;
+	unsigned pkg_lp[8];
+	uint64_t shared;                    /* 2 shared pages: TD_PARAMS, PAGE.ADD source */
 	uint64_t tdr;
 	uint32_t hkid;
 	uint64_t tdcs[TDX_TDCS_PAGES];
@@ -78,6 +86,12 @@ void tsim_td_params(struct tsim_env *e, struct tdx_td_params *p, uint64_t attrib
 
 /* MNG.CREATE (fresh TDR and KeyID), MNG.KEY.CONFIG on every package. */
 void tsim_td_create(struct tsim_env *e, struct tsim_td *td);
+/* Same, issuing the TD's calls on lp and the per-package calls on pkg_lp[]
+ * (NULL: each package's first LP). */
+void tsim_td_create_on(struct tsim_env *e, struct tsim_td *td, unsigned lp, const unsigned *pkg_lp);
+/* seamcall_raw(), retried while the module answers OPERAND_BUSY (any operand)
+ * or SYS_BUSY, as KVM retries contended calls; gives up after 100000 tries. */
+uint64_t tsim_seamcall_retry(tdxsim *s, unsigned lp, uint64_t fn, struct tdx_module_args *a);
 /* MNG.ADDCX of all TDCS pages. */
 void tsim_td_addcx(struct tsim_td *td);
 /* Write p to shared memory and issue MNG.INIT; returns the status (RCX out in *rcx if not NULL). */
@@ -108,7 +122,7 @@ void tsim_page_zap(struct tsim_td *td, uint64_t gpa, unsigned level);
  * global KeyID. Afterwards every page is PT_NDA. */
 void tsim_td_teardown(struct tsim_td *td);
 
-/* PAMT type of a page (RDMD). */
+/* PAMT type of a page (tdxsim_pamt_lookup: no SEAMCALL, any thread). */
 unsigned tsim_page_type(struct tsim_env *e, uint64_t pa);
 
 #endif
