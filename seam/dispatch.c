@@ -24,7 +24,7 @@ struct seam_leaf {
 	uint8_t defined;
 };
 
-#define SEAM_PTR_IMPL(fn) fn
+#define SEAM_PTR_IMPL(fn) seam_##fn
 #define SEAM_PTR_NOIMPL(fn) NULL
 #define SEAM_ROW(e, n, str, handler, v, f, impl) \
 	[n] = { .name = str, .fn = SEAM_PTR_##impl(handler), .versions = v, .flags = f, .defined = 1 },

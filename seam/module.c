@@ -58,17 +58,33 @@ uint64_t seam_fault(struct seam_ctx *c, uint32_t kind)
 	return st;
 }
 
+/* Lines last written through a private KeyID read as zeros through a shared one. */
+static void zero_owned_lines(struct tdxsim *s, uint64_t pa, uint8_t *buf, uint64_t len)
+{
+	for (uint64_t i = 0; i < len;) {
+		uint64_t n = 64 - ((pa + i) & 63);
+		if (n > len - i)
+			n = len - i;
+		if (phys_mem_contains(&s->mem, pa + i, 1) &&
+		    (phys_mem_line_state(&s->mem, pa + i) & PHYS_LINE_TD_OWNER))
+			memset(buf + i, 0, n);
+		i += n;
+	}
+}
+
 void seam_read_pa(struct tdxsim *s, uint64_t pa, void *buf, uint64_t len)
 {
 	pa = seam_pa_strip(s, pa);
 	if (phys_mem_contains(&s->mem, pa, len)) {
 		memcpy(buf, phys_mem_ptr(&s->mem, pa), len);
+		zero_owned_lines(s, pa, buf, len);
 		return;
 	}
 	memset(buf, 0xFF, len);
 	for (uint64_t i = 0; i < len; i++)
 		if (phys_mem_contains(&s->mem, pa + i, 1))
 			((uint8_t *)buf)[i] = *(uint8_t *)phys_mem_ptr(&s->mem, pa + i);
+	zero_owned_lines(s, pa, buf, len);
 }
 
 void seam_write_pa(struct tdxsim *s, uint64_t pa, const void *buf, uint64_t len)

@@ -139,8 +139,8 @@ static inline void seam_set_state(struct seam_module *m, uint32_t st)
 	atomic_store_explicit(&m->state, st, memory_order_release);
 }
 
-/* Declarations of every implemented handler, from the leaf list. */
-#define SEAM_DECL_IMPL(fn) uint64_t fn(struct seam_ctx *c);
+/* Declarations of every implemented handler (seam_<handler>), from the leaf list. */
+#define SEAM_DECL_IMPL(fn) uint64_t seam_##fn(struct seam_ctx *c);
 #define SEAM_DECL_NOIMPL(fn)
 #define SEAM_DECL(e, n, s, fn, v, f, impl) SEAM_DECL_##impl(fn)
 TDX_SEAMCALL_LEAVES(SEAM_DECL)

@@ -4,10 +4,24 @@
  * are encrypted in RAM like the module's). The root is TDCS page 3; with
  * 4-level EPT it is a PML4 (entries of level 3), with 5-level a PML5.
  *
- * Entry layout: the architectural EPT bits (RWX 2:0, memory type 5:3, PS 7,
- * HPA 51:12, suppress-#VE 63) plus the module's entry state in bits 59:52
- * (ignored by the CPU's EPT walk). The state byte is the public S-EPT state
- * code that SEPT.RD and the "ext" error outputs report in RDX 15:8.
+ * Entry layout: the architectural EPT bits (RWX 2:0, memory type 5:3, IPAT
+ * 6, PS 7, HPA 51:12, suppress-#VE 63) plus the entry state in bits 59:52.
+ * The state byte is tdxsim's own encoding (the module spreads its state over
+ * bits the CPU ignores, which a simulator need not copy): it is simply the
+ * public S-EPT state code that SEPT.RD and the "ext" error outputs report in
+ * RDX 15:8 (FREE 0, BLOCKED 1, PENDING 2, PENDING_BLOCKED 3, MAPPED 4,
+ * REMOVED 5, BLOCKEDW 8, NL_BLOCKED 0x81, NL_MAPPED 0x84). Bit 7 of the state
+ * is the non-leaf flag. The architectural bits follow the module:
+ *   FREE        only suppress-#VE (bit 63)
+ *   non-leaf    HPA of the child S-EPT page, suppress-#VE; RWX when
+ *               NL_MAPPED, none when NL_BLOCKED
+ *   leaf        HPA, WB memory type, IPAT, PS (at every level, 4K PTEs too,
+ *               as the module's leaf state encodings include bit 7),
+ *               suppress-#VE (PENDING: per the TD, set by the caller);
+ *               RWX when MAPPED, R+X when BLOCKEDW, none otherwise.
+ * The architectural view (sept_arch, ext output RCX) is what the module
+ * reports: FREE -> bit 63 only; non-leaf -> RWX (and PS, always 0) only;
+ * leaf -> RWX, memory type, IPAT, PS, HPA, suppress-#VE.
  *
  * Levels as the ABI numbers them: 0 = 4K PTE, 1 = PDE, 2 = PDPTE, 3 = PML4E,
  * 4 = PML5E.
@@ -53,6 +67,16 @@ static inline bool sept_is_leaf_state(unsigned st)
 {
 	return st != SEPT_FREE && !(st & 0x80);
 }
+static inline bool sept_is_blocked_state(unsigned st)
+{
+	return st == SEPT_BLOCKED || st == SEPT_PENDING_BLOCKED || st == SEPT_NL_BLOCKED;
+}
+/* The blocked form of a NL_MAPPED / MAPPED / BLOCKEDW / PENDING entry
+ * (RANGE.BLOCK), and the unblocked form of a blocked one (RANGE.UNBLOCK,
+ * DEMOTE): NL_MAPPED <-> NL_BLOCKED, MAPPED/BLOCKEDW -> BLOCKED -> MAPPED,
+ * PENDING <-> PENDING_BLOCKED. Other bits are kept; RWX follow the state. */
+uint64_t sept_block_entry(uint64_t e);
+uint64_t sept_unblock_entry(uint64_t e);
 /* Build an entry: a leaf at level > 0 gets PS; present states get RWX. */
 uint64_t sept_make(uint64_t hpa, unsigned state, unsigned level);
 /* The architectural entry (what the CPU would see; the ext output RCX). */
@@ -160,6 +184,47 @@ void sept_unlock_walk(struct seam_td *td, struct sept_walk *w);
 
 /* Re-read the walked entry / write it (keeps w->entry up to date). */
 void sept_walk_write(struct seam_ctx *c, struct seam_td *td, struct sept_walk *w, uint64_t val);
+
+/*
+ * Host lock of all 512 entries of an S-EPT page at once (PAGE.PROMOTE, which
+ * the module does by locking each entry): fails if any entry of the page is
+ * locked, and while held every sept_entry_trylock() of an entry of the page
+ * fails.
+ */
+bool sept_page_trylock(struct seam_ctx *c, struct seam_td *td, uint64_t page_pa);
+void sept_page_unlock(struct seam_td *td, uint64_t page_pa);
+
+/* ---- Common prologue of the S-EPT leaves ----------------------------------
+ *
+ * The explicit TDR operand (shared PAMT lock, errors + op) and the common TD
+ * state check with the op-state lock shared (tdx-abi.md 6.2). On success both
+ * are held until sept_td_exit(); on failure nothing is.
+ */
+uint64_t sept_td_enter(struct seam_ctx *c, uint64_t tdr_pa, unsigned op,
+		       struct seam_page *tdr, struct seam_td **td);
+void sept_td_exit(struct seam_page *tdr, struct seam_td *td);
+
+/* OP_STATEs in which the TD may run, so that removing, promoting, demoting
+ * or unblocking a mapping first needs it blocked and TLB-tracked (the
+ * module's op_state tlb_tracking_required flag): RUNNABLE (and the live
+ * migration states, which tdxsim does not reach). */
+bool sept_tracking_required(const struct seam_td *td);
+
+/* PAMT entry of a page the S-EPT maps (implicit: no operand checks, no lock),
+ * e.g. to record or read BEPOCH. ps = TDX_PS_*. */
+struct tdx_pamt_entry *sept_pamt_entry(struct seam_ctx *c, uint64_t pa, unsigned ps);
+
+/*
+ * PAMT of a large page (the module's pamt_promote / pamt_demote): promote
+ * makes the PAMT entry of size ps (2M or 1G) at pa a leaf with the type and
+ * owner of its first child and the 512 child entries PT_NDA; demote copies
+ * the large entry's type and owner into its 512 children (BEPOCH 0) and
+ * makes it PT_NDA. The large entry is try-locked exclusive: OPERAND_BUSY
+ * (no operand id) if that fails; lock bits of the children are kept.
+ */
+uint64_t sept_pamt_promote(struct seam_ctx *c, uint64_t pa, unsigned ps);
+uint64_t sept_pamt_demote(struct seam_ctx *c, uint64_t pa, unsigned ps);
+
 
 /* ---- TLB tracking ------------------------------------------------------------
  *

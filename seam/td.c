@@ -249,7 +249,8 @@ void seam_unlock_mode(seam_lock_t *l, int mode)
 }
 
 /*
- * The allowed-leaf matrix (tdx-abi.md 6.2, module op_state_lookup): one bit
+ * The allowed-leaf matrix (tdx-abi.md 6.2, module 1.5.01 op_state_lookup,
+ * including its migration states, which tdxsim never enters yet): one bit
  * per OP_STATE for each leaf that runs the common TD state check. Leaves
  * absent here (MNG.CREATE, MNG.KEY.CONFIG, VPFLUSHDONE, KEY.FREEID, RDMD,
  * PAGE.RECLAIM, CACHE.WB, PAGE.WBINVD) do not run it.
@@ -259,8 +260,8 @@ void seam_unlock_mode(seam_lock_t *l, int mode)
 static const uint16_t op_state_matrix[TDX_SEAMCALL_LEAF_MAX] = {
 	[TDH_MNG_ADDCX]         = OPS(OP_UNINITIALIZED),
 	[TDH_MNG_INIT]          = OPS(OP_UNINITIALIZED),
-	[TDH_VP_CREATE]         = OPS(OP_INITIALIZED),
-	[TDH_VP_ADDCX]          = OPS(OP_INITIALIZED),
+	[TDH_VP_CREATE]         = OPS(OP_INITIALIZED) | OPS(OP_STATE_IMPORT),
+	[TDH_VP_ADDCX]          = OPS(OP_INITIALIZED) | OPS(OP_STATE_IMPORT),
 	[TDH_VP_INIT]           = OPS(OP_INITIALIZED),
 	[TDH_MEM_PAGE_ADD]      = OPS(OP_INITIALIZED),
 	[TDH_MR_EXTEND]         = OPS(OP_INITIALIZED),
@@ -270,19 +271,22 @@ static const uint16_t op_state_matrix[TDX_SEAMCALL_LEAF_MAX] = {
 	[TDH_MEM_RANGE_BLOCK]   = OPS(OP_INITIALIZED) | OPS(OP_RUNNABLE),
 	[TDH_MEM_RANGE_UNBLOCK] = OPS(OP_INITIALIZED) | OPS(OP_RUNNABLE),
 	[TDH_MEM_PAGE_REMOVE]   = OPS(OP_INITIALIZED) | OPS(OP_RUNNABLE),
-	[TDH_MEM_SEPT_REMOVE]   = OPS(OP_INITIALIZED) | OPS(OP_RUNNABLE),
+	[TDH_MEM_SEPT_REMOVE]   = OP_ANY & ~OPS(OP_UNINITIALIZED),
 	[TDH_MEM_PAGE_PROMOTE]  = OPS(OP_INITIALIZED) | OPS(OP_RUNNABLE),
 	[TDH_MEM_PAGE_DEMOTE]   = OPS(OP_INITIALIZED) | OPS(OP_RUNNABLE),
 	[TDH_MEM_TRACK]         = OPS(OP_INITIALIZED) | OPS(OP_RUNNABLE),
-	[TDH_VP_WR]             = OPS(OP_INITIALIZED) | OPS(OP_RUNNABLE),
-	[TDH_MNG_WR]            = OPS(OP_INITIALIZED) | OPS(OP_RUNNABLE),
-	[TDH_MEM_RD]            = OPS(OP_INITIALIZED) | OPS(OP_RUNNABLE),
-	[TDH_MEM_WR]            = OPS(OP_INITIALIZED) | OPS(OP_RUNNABLE),
+	[TDH_VP_WR]             = OP_ANY & ~(OPS(OP_UNINITIALIZED) | OPS(OP_PAUSED_EXPORT) |
+					     OPS(OP_POST_EXPORT)),
+	[TDH_MNG_WR]            = OP_ANY & ~(OPS(OP_UNINITIALIZED) | OPS(OP_PAUSED_EXPORT) |
+					     OPS(OP_POST_EXPORT)),
+	[TDH_MEM_RD]            = OP_ANY & ~OPS(OP_UNINITIALIZED),
+	[TDH_MEM_WR]            = OP_ANY & ~(OPS(OP_UNINITIALIZED) | OPS(OP_PAUSED_EXPORT) |
+					     OPS(OP_POST_EXPORT)),
 	[TDH_MEM_SEPT_RD]       = OP_ANY & ~OPS(OP_UNINITIALIZED),
 	[TDH_MNG_RD]            = OP_ANY & ~OPS(OP_UNINITIALIZED),
 	[TDH_VP_RD]             = OP_ANY & ~OPS(OP_UNINITIALIZED),
 	[TDH_VP_FLUSH]          = OP_ANY,
-	[TDH_VP_ENTER]          = OPS(OP_RUNNABLE),
+	[TDH_VP_ENTER]          = OPS(OP_RUNNABLE) | OPS(OP_LIVE_EXPORT) | OPS(OP_LIVE_IMPORT),
 };
 
 bool seam_op_state_allowed(unsigned leaf, unsigned op_state)
@@ -299,10 +303,10 @@ uint64_t seam_td_check_state(struct seam_ctx *c, struct seam_td *td, int mode)
 		return TDX_TD_KEYS_NOT_CONFIGURED;
 	if (td->num_tdcx < TD_TDCS_PAGES)
 		return TDX_TDCS_NOT_ALLOCATED;
-	if (!seam_lock_mode(c, &td->op_state_lock, mode))
+	if (mode != SEAM_LOCK_NONE && !seam_lock_mode(c, &td->op_state_lock, mode))
 		return tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_OP_STATE);
 	if (!seam_op_state_allowed(c->leaf, atomic_load_explicit(&td->op_state, memory_order_acquire))) {
-		seam_unlock_mode(&td->op_state_lock, mode);
+		seam_td_state_unlock(td, mode);
 		return TDX_OP_STATE_INCORRECT;
 	}
 	return TDX_SUCCESS;
@@ -310,7 +314,8 @@ uint64_t seam_td_check_state(struct seam_ctx *c, struct seam_td *td, int mode)
 
 void seam_td_state_unlock(struct seam_td *td, int mode)
 {
-	seam_unlock_mode(&td->op_state_lock, mode);
+	if (mode != SEAM_LOCK_NONE)
+		seam_unlock_mode(&td->op_state_lock, mode);
 }
 
 unsigned seam_kot_state(struct seam_module *m, uint32_t hkid)

@@ -114,7 +114,7 @@ struct seam_td {
 	/* ---- TDCS: management ---- */
 	seam_lock_t op_state_lock;          /* operand OP_STATE (0xAC) */
 	_Atomic uint8_t op_state;           /* enum td_op_state */
-	_Atomic uint32_t num_vcpus;         /* vCPUs created */
+	_Atomic uint32_t num_vcpus;         /* vCPUs initialised (VP.INIT) */
 	_Atomic uint32_t num_assoc_vcpus;   /* vCPUs associated with an LP */
 	_Atomic uint32_t num_init_vcpus;    /* VP.INIT done: next vcpu index */
 	/* ---- TDCS: execution controls (MNG.INIT) ---- */
@@ -154,7 +154,11 @@ void seam_obj_set(struct seam_module *m, uint64_t pa, void *obj);
 
 /* ---- Explicit page operands (tdx-abi.md 3, "explicit page operand checks") ---- */
 
-enum seam_lock_mode { SEAM_LOCK_SHARED = 0, SEAM_LOCK_EXCLUSIVE = 1 };
+enum seam_lock_mode {
+	SEAM_LOCK_SHARED = 0, SEAM_LOCK_EXCLUSIVE = 1,
+	SEAM_LOCK_NONE = 2,     /* seam_td_check_state only: the leaf holds the TDR
+				 * exclusively and takes no op-state lock */
+};
 
 /* A locked PAMT entry: the walk from 1G down to the page's size, upper
  * levels held shared, the leaf held in `mode`. */

@@ -204,7 +204,8 @@ tdxsim_err tdxsim_open(const tdxsim_config *cfg, tdxsim **out)
 	uint64_t top = c->cmrs[c->n_cmrs - 1].base + c->cmrs[c->n_cmrs - 1].size;
 	uint64_t span = (top + TDX_1G - 1) & ~(TDX_1G - 1);
 	s->pa_top = top;
-	if (phys_mem_init(&s->mem, span)) {
+	s->checker = (c->flags & TDXSIM_CFG_CHECKER) != 0;
+	if (phys_mem_init(&s->mem, span, s->checker)) {
 		fprintf(stderr, "tdxsim_open: cannot reserve %llu MiB of address space for "
 			"simulated memory\n", (unsigned long long)(span >> 20));
 		free(s->lps);
@@ -221,6 +222,13 @@ tdxsim_err tdxsim_open(const tdxsim_config *cfg, tdxsim **out)
 		tdxsim_close(s);
 		return TDXSIM_ERR_NOMEM;
 	}
+	if (s->checker && sim_checker_open(s)) {
+		fprintf(stderr, "tdxsim_open: checker mode: at most %d simulators per process "
+			"use it at a time\n", SIM_CHECKER_MAX);
+		s->checker = 0;
+		tdxsim_close(s);
+		return TDXSIM_ERR_NOMEM;
+	}
 	*out = s;
 	return TDXSIM_OK;
 }
@@ -229,6 +237,8 @@ void tdxsim_close(tdxsim *s)
 {
 	if (!sim_ok(s))
 		return;
+	if (s->checker)
+		sim_checker_close(s);
 	seam_module_fini(&s->mod);
 	phys_mem_fini(&s->mem);
 	for (uint32_t i = 0; i < s->n_lps; i++)

@@ -11,13 +11,16 @@ int sim_crypt_init(struct sim_crypt *cc)
 	memset(cc, 0, sizeof(*cc));
 	cc->enc = EVP_CIPHER_CTX_new();
 	cc->dec = EVP_CIPHER_CTX_new();
-	cc->cache = aligned_alloc(64, SIM_CRYPT_CACHE * sizeof(*cc->cache));
-	if (!cc->enc || !cc->dec || !cc->cache) {
+	cc->cache_data = aligned_alloc(64, SIM_CRYPT_CACHE * 4096);
+	if (!cc->enc || !cc->dec || !cc->cache_data) {
 		sim_crypt_fini(cc);
 		return -1;
 	}
-	for (unsigned i = 0; i < SIM_CRYPT_CACHE; i++)
-		cc->cache[i].pa = ~0ULL;
+	cc->cache = cc->tags;
+	for (unsigned i = 0; i < SIM_CRYPT_CACHE; i++) {
+		cc->tags[i].pa = ~0ULL;
+		cc->tags[i].data = cc->cache_data + i * 4096;
+	}
 	return 0;
 }
 
@@ -25,7 +28,7 @@ void sim_crypt_fini(struct sim_crypt *cc)
 {
 	EVP_CIPHER_CTX_free(cc->enc);
 	EVP_CIPHER_CTX_free(cc->dec);
-	free(cc->cache);
+	free(cc->cache_data);
 	memset(cc, 0, sizeof(*cc));
 }
 
@@ -55,6 +58,17 @@ static void key_ctx(struct tdxsim *s, EVP_CIPHER_CTX *ctx, uint32_t *cur_id, uin
 	SIM_BUG_ON(EVP_CipherInit_ex(ctx, EVP_aes_128_xts(), NULL, s->keys[keyid].key, NULL, enc) != 1);
 	*cur_id = keyid;
 	*cur_gen = gen;
+}
+
+static void xts_prefix(EVP_CIPHER_CTX *ctx, uint64_t page_pa, uint8_t *out, const uint8_t *in,
+		       uint64_t len)
+{
+	uint8_t iv[16] = { 0 };
+	int n;
+	for (int i = 0; i < 8; i++)
+		iv[i] = (uint8_t)(page_pa >> (8 * i));
+	SIM_BUG_ON(EVP_CipherInit_ex(ctx, NULL, NULL, NULL, iv, -1) != 1);
+	SIM_BUG_ON(EVP_CipherUpdate(ctx, out, &n, in, (int)len) != 1 || n != (int)len);
 }
 
 static void xts_page(EVP_CIPHER_CTX *ctx, uint64_t page_pa, uint8_t *out, const uint8_t *in)
@@ -91,6 +105,25 @@ static void tmp_put(struct sim_crypt *cc, struct tmp_crypt *t)
 	}
 }
 
+/* The cache entry to hold page's plaintext: a valid one if present (*valid
+ * set), else the least recently used. */
+static struct sim_crypt_page *cache_slot(struct sim_crypt *cc, uint64_t page, uint32_t keyid,
+					 uint32_t gen, uint32_t ver, int *valid)
+{
+	struct sim_crypt_page *victim = NULL;
+	for (unsigned i = 0; i < SIM_CRYPT_CACHE; i++) {
+		struct sim_crypt_page *e = &cc->cache[i];
+		if (e->pa == page && e->keyid == keyid && e->gen == gen) {
+			*valid = e->ver == ver;
+			return e;
+		}
+		if (!victim || e->lru < victim->lru)
+			victim = e;
+	}
+	*valid = 0;
+	return victim;
+}
+
 /*
  * Plaintext of a whole page through keyid: from the LP cache when valid,
  * else decrypted from RAM (under the page's RMW stripe, so a concurrent
@@ -102,34 +135,44 @@ static const uint8_t *page_plain(struct tdxsim *s, struct sim_crypt *cc, uint64_
 {
 	struct phys_mem *m = &s->mem;
 	uint32_t ver = phys_mem_page_ver(m, page);
-	struct sim_crypt_page *victim = NULL;
+	struct sim_crypt_page *e = NULL;
+	uint8_t *out = scratch;
 	if (cc->cache) {
-		for (unsigned i = 0; i < SIM_CRYPT_CACHE; i++) {
-			struct sim_crypt_page *e = &cc->cache[i];
-			if (e->pa == page && e->keyid == keyid && e->gen == gen && e->ver == ver) {
-				e->lru = ++cc->tick;
-				cc->stat_hits++;
-				return e->data;
-			}
-			if (!victim || e->lru < victim->lru)
-				victim = e;
+		int valid;
+		e = cache_slot(cc, page, keyid, gen, ver, &valid);
+		if (valid) {
+			e->lru = ++cc->tick;
+			cc->stat_hits++;
+			return e->data;
 		}
+		out = e->data;
 	}
-	uint8_t *out = victim ? victim->data : scratch;
 	key_ctx(s, cc->dec, &cc->dec_keyid, &cc->dec_gen, keyid, gen, 0);
 	phys_mem_rmw_lock(m, page);
 	ver = phys_mem_page_ver(m, page);
 	xts_page(cc->dec, page, out, phys_mem_ptr(m, page));
 	phys_mem_rmw_unlock(m, page);
 	cc->stat_decrypts++;
-	if (victim) {
-		victim->pa = page;
-		victim->keyid = keyid;
-		victim->gen = gen;
-		victim->ver = ver;
-		victim->lru = ++cc->tick;
+	if (e) {
+		e->pa = page;
+		e->keyid = keyid;
+		e->gen = gen;
+		e->ver = ver;
+		e->lru = ++cc->tick;
 	}
 	return out;
+}
+
+uint64_t sim_priv_read64(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_t keyid)
+{
+	uint32_t gen = keyid < s->n_keyslots ?
+		       atomic_load_explicit(&s->keys[keyid].gen, memory_order_acquire) : 0;
+	SIM_BUG_ON(!cc || !cc->cache || (pa & 7));
+	if (!gen)
+		return 0;
+	uint64_t v;
+	memcpy(&v, page_plain(s, cc, pa & ~4095ULL, keyid, gen, NULL) + (pa & 4095), 8);
+	return v;
 }
 
 unsigned sim_priv_read(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_t keyid,
@@ -185,28 +228,56 @@ void sim_priv_write(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_
 		return;                 /* no key: the write is dropped (model) */
 	struct tmp_crypt t;
 	cc = tmp_get(cc, &t);
-	uint8_t plain[4096], cipher[4096];
+	uint8_t scratch[4096], cipher[4096];
 	key_ctx(s, cc->enc, &cc->enc_keyid, &cc->enc_gen, keyid, gen, 1);
 	while (len) {
 		uint64_t page = pa & ~4095ULL, off = pa & 4095, n = 4096 - off;
 		if (n > len)
 			n = len;
+		uint8_t *ram = phys_mem_ptr(m, page);
 		phys_mem_rmw_lock(m, page);
+		uint32_t ver = phys_mem_page_ver(m, page);
+		/* Plaintext of the page after this write, kept in the LP's cache
+		 * (write-through) so the next access does not decrypt. */
+		struct sim_crypt_page *e = NULL;
+		uint8_t *plain = scratch;
+		int valid = 0;
+		if (cc->cache) {
+			e = cache_slot(cc, page, keyid, gen, ver, &valid);
+			plain = e->data;
+		}
 		if (n == 4096) {
-			xts_page(cc->enc, page, phys_mem_ptr(m, page), src);
+			memcpy(plain, src, 4096);
+			xts_page(cc->enc, page, ram, plain);
 		} else {
 			/* Read-modify-write; store back only the lines written. */
-			key_ctx(s, cc->dec, &cc->dec_keyid, &cc->dec_gen, keyid, gen, 0);
-			xts_page(cc->dec, page, plain, phys_mem_ptr(m, page));
+			if (!valid) {
+				key_ctx(s, cc->dec, &cc->dec_keyid, &cc->dec_gen, keyid, gen, 0);
+				xts_page(cc->dec, page, plain, ram);
+				cc->stat_decrypts++;
+			} else {
+				cc->stat_hits++;
+			}
 			memcpy(plain + off, src, n);
-			xts_page(cc->enc, page, cipher, plain);
+			/* XTS blocks do not depend on the data that follows them:
+			 * encrypting the prefix up to the last line written gives
+			 * those lines' ciphertext at a fraction of the page's cost. */
 			uint64_t l0 = off & ~63ULL, l1 = (off + n + 63) & ~63ULL;
-			memcpy((uint8_t *)phys_mem_ptr(m, page) + l0, cipher + l0, l1 - l0);
+			xts_prefix(cc->enc, page, cipher, plain, l1);
+			memcpy(ram + l0, cipher + l0, l1 - l0);
 		}
 		cc->stat_encrypts++;
 		uint64_t l0 = pa & ~63ULL, l1 = (pa + n + 63) & ~63ULL;
 		phys_mem_set_owned(m, l0, l1 - l0);
 		phys_mem_bump(m, page, 4096);
+		if (e) {
+			/* Under the stripe lock the version moved by exactly one. */
+			e->pa = page;
+			e->keyid = keyid;
+			e->gen = gen;
+			e->ver = ver + 1;
+			e->lru = ++cc->tick;
+		}
 		phys_mem_rmw_unlock(m, page);
 		src += n;
 		pa += n;

@@ -36,7 +36,7 @@ struct sim_crypt_page {
 	uint64_t pa;                    /* page PA, ~0 = empty */
 	uint32_t keyid, gen, ver;
 	uint32_t lru;
-	uint8_t data[4096];
+	uint8_t *data;                  /* 4 KiB of plaintext */
 };
 
 /* Per-LP crypto state: used only by the thread driving that LP. */
@@ -44,7 +44,9 @@ struct sim_crypt {
 	EVP_CIPHER_CTX *enc, *dec;
 	uint32_t enc_keyid, enc_gen, dec_keyid, dec_gen;
 	uint32_t tick;
-	struct sim_crypt_page *cache;   /* SIM_CRYPT_CACHE entries */
+	struct sim_crypt_page *cache;   /* = tags, or NULL (a temporary context) */
+	struct sim_crypt_page tags[SIM_CRYPT_CACHE];    /* compact: one scan touches few lines */
+	uint8_t *cache_data;
 	uint64_t stat_decrypts, stat_encrypts, stat_hits;
 };
 
@@ -66,6 +68,9 @@ unsigned sim_priv_read(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint
 		       void *buf, uint64_t len);
 void sim_priv_write(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_t keyid,
 		    const void *buf, uint64_t len);
+/* One naturally aligned u64 through a private KeyID on an LP (cc != NULL):
+ * the fast path of page-table walks. Poison is not reported. */
+uint64_t sim_priv_read64(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_t keyid);
 /* Zero [pa, pa+len) (page aligned) through a private KeyID with MOVDIR64B:
  * lines become TD-owned, unpoisoned, holding the ciphertext of zeros. */
 void sim_priv_zero(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_t keyid,

@@ -2,6 +2,7 @@
 
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static void *reserve(uint64_t size)
 {
@@ -14,19 +15,47 @@ static void *reserve(uint64_t size)
 	return p;
 }
 
+/* Two shared mappings of one sparse memfd: writes through either are seen
+ * through the other, and each can be protected on its own. */
+static int two_views(struct phys_mem *m, uint64_t size)
+{
+	m->memfd = memfd_create("tdxsim-phys", MFD_CLOEXEC);
+	if (m->memfd < 0)
+		return -1;
+	if (ftruncate(m->memfd, (off_t)size))
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+			       m->memfd, 0);
+		if (p == MAP_FAILED)
+			return -1;
+		*(i ? &m->host_base : &m->base) = p;
+	}
+	return 0;
+}
+
 /*
  * The whole physical address space is reserved with MAP_NORESERVE: the host
  * kernel commits a page only when it is first written, so a 1 TiB machine
- * costs what its software touches.
+ * costs what its software touches (a memfd is sparse the same way).
  */
-int phys_mem_init(struct phys_mem *m, uint64_t size)
+int phys_mem_init(struct phys_mem *m, uint64_t size, int two)
 {
 	memset(m, 0, sizeof(*m));
-	m->base = reserve(size);
+	m->memfd = -1;
+	m->size = size;
+	if (two) {
+		if (two_views(m, size)) {
+			phys_mem_fini(m);
+			return -1;
+		}
+	} else {
+		m->base = reserve(size);
+		m->host_base = m->base;
+	}
 	m->page_meta = reserve(size >> 12);
 	m->line_meta = reserve(size >> 6);
 	m->page_ver = reserve((size >> 12) * sizeof(uint32_t));
-	m->size = size;
 	if (!m->base || !m->page_meta || !m->line_meta || !m->page_ver) {
 		phys_mem_fini(m);
 		return -1;
@@ -36,8 +65,12 @@ int phys_mem_init(struct phys_mem *m, uint64_t size)
 
 void phys_mem_fini(struct phys_mem *m)
 {
+	if (m->host_base && m->host_base != m->base)
+		munmap(m->host_base, m->size);
 	if (m->base)
 		munmap(m->base, m->size);
+	if (m->memfd >= 0)
+		close(m->memfd);
 	if (m->page_meta)
 		munmap(m->page_meta, m->size >> 12);
 	if (m->line_meta)
@@ -45,6 +78,7 @@ void phys_mem_fini(struct phys_mem *m)
 	if (m->page_ver)
 		munmap(m->page_ver, (m->size >> 12) * sizeof(uint32_t));
 	memset(m, 0, sizeof(*m));
+	m->memfd = -1;
 }
 
 /* Make a page MIXED, materialising its line states. */

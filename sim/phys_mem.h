@@ -17,7 +17,12 @@
 #define PHYS_RMW_STRIPES 256
 
 struct phys_mem {
-	uint8_t *base;          /* host address of PA 0 */
+	uint8_t *base;          /* host address of PA 0: the module's view, always RW */
+	/* The host's view (tdxsim_pa_to_ptr). == base, except with two views
+	 * (checker mode): a second mapping of the same memfd, whose TD-private
+	 * pages are made inaccessible. */
+	uint8_t *host_base;
+	int memfd;              /* backing memfd with two views, else -1 */
 	uint64_t size;          /* bytes of PA space mapped (a multiple of 1 GiB) */
 	uint8_t *page_meta;
 	uint8_t *line_meta;
@@ -37,7 +42,8 @@ struct phys_mem {
 #define PHYS_LINE_TD_OWNER 0x1  /* last written through a TDX private KeyID */
 #define PHYS_LINE_POISON   0x2  /* integrity failure pending: a TD read is a #MC */
 
-int phys_mem_init(struct phys_mem *m, uint64_t size);
+/* two_views: back memory with a memfd mapped twice (base, host_base). */
+int phys_mem_init(struct phys_mem *m, uint64_t size, int two_views);
 void phys_mem_fini(struct phys_mem *m);
 
 static inline int phys_mem_contains(const struct phys_mem *m, uint64_t pa, uint64_t len)
@@ -48,6 +54,11 @@ static inline int phys_mem_contains(const struct phys_mem *m, uint64_t pa, uint6
 static inline void *phys_mem_ptr(const struct phys_mem *m, uint64_t pa)
 {
 	return m->base + pa;
+}
+
+static inline void *phys_mem_host_ptr(const struct phys_mem *m, uint64_t pa)
+{
+	return m->host_base + pa;
 }
 
 /* PHYS_LINE_* bits of the line holding pa. */

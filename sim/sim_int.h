@@ -104,6 +104,11 @@ uint64_t sim_fault_check(tdxsim *s, struct sim_lp *lp, unsigned leaf, uint32_t k
 /* Checker mode: [pa, pa+len) became TD-private (protect = 1) or host memory
  * again (protect = 0). */
 void sim_checker_page(tdxsim *s, uint64_t pa, uint64_t len, int protect);
+/* Register / unregister a checker-mode handle with the process's SIGSEGV
+ * handler (sim_checker_open fails when SIM_CHECKER_MAX are registered). */
+#define SIM_CHECKER_MAX 64
+int sim_checker_open(tdxsim *s);
+void sim_checker_close(tdxsim *s);
 
 #define SIM_BUG_ON(cond) do { if (cond) sim_bug(__FILE__, __LINE__, #cond); } while (0)
 _Noreturn void sim_bug(const char *file, int line, const char *what);

@@ -7,7 +7,9 @@
  * X(ENUM, number, "NAME", handler, versions, flags, impl)
  *   versions: bit v set = leaf version v accepted in RAX bits 23:16
  *   flags:    TDX_LEAF_F_* below
- *   impl:     IMPL when seam/leaf/<handler>.c exists, NOIMPL otherwise
+ *   impl:     IMPL when seam/leaf/<handler>.c exists (defining seam_<handler>:
+ *             the prefix keeps the module's symbols apart from host code's
+ *             own tdh_* wrappers), NOIMPL otherwise
  *             (the dispatcher answers NOIMPL leaves as a module without them
  *             does: TDX_OPERAND_INVALID + RAX)
  */
@@ -41,37 +43,37 @@
 #define TDX_RSM  TDX_LEAF_F_RESUMABLE
 
 #define TDX_SEAMCALL_LEAVES(X) \
-	X(TDH_VP_ENTER,             0, "TDH.VP.ENTER",             tdh_vp_enter,             0x1, 0, IMPL) \
-	X(TDH_MNG_ADDCX,            1, "TDH.MNG.ADDCX",            tdh_mng_addcx,            0x1, 0, IMPL) \
+	X(TDH_VP_ENTER,             0, "TDH.VP.ENTER",             tdh_vp_enter,             0x1, TDX_OLK, IMPL) \
+	X(TDH_MNG_ADDCX,            1, "TDH.MNG.ADDCX",            tdh_mng_addcx,            0x1, TDX_RND | TDX_OLK, IMPL) \
 	X(TDH_MEM_PAGE_ADD,         2, "TDH.MEM.PAGE.ADD",         tdh_mem_page_add,         0x1, TDX_OLK, IMPL) \
-	X(TDH_MEM_SEPT_ADD,         3, "TDH.MEM.SEPT.ADD",         tdh_mem_sept_add,         0x3, 0, IMPL) \
-	X(TDH_VP_ADDCX,             4, "TDH.VP.ADDCX",             tdh_vp_addcx,             0x1, 0, IMPL) \
+	X(TDH_MEM_SEPT_ADD,         3, "TDH.MEM.SEPT.ADD",         tdh_mem_sept_add,         0x3, TDX_OLK, IMPL) \
+	X(TDH_VP_ADDCX,             4, "TDH.VP.ADDCX",             tdh_vp_addcx,             0x1, TDX_OLK, IMPL) \
 	X(TDH_MEM_PAGE_RELOCATE,    5, "TDH.MEM.PAGE.RELOCATE",    tdh_mem_page_relocate,    0x1, 0, NOIMPL) \
 	X(TDH_MEM_PAGE_AUG,         6, "TDH.MEM.PAGE.AUG",         tdh_mem_page_aug,         0x1, TDX_OLK, IMPL) \
-	X(TDH_MEM_RANGE_BLOCK,      7, "TDH.MEM.RANGE.BLOCK",      tdh_mem_range_block,      0x1, 0, IMPL) \
-	X(TDH_MNG_KEY_CONFIG,       8, "TDH.MNG.KEY.CONFIG",       tdh_mng_key_config,       0x1, TDX_KEY, IMPL) \
-	X(TDH_MNG_CREATE,           9, "TDH.MNG.CREATE",           tdh_mng_create,           0x1, TDX_RND, IMPL) \
-	X(TDH_VP_CREATE,           10, "TDH.VP.CREATE",            tdh_vp_create,            0x1, 0, IMPL) \
-	X(TDH_MNG_RD,              11, "TDH.MNG.RD",               tdh_mng_rd,               0x3, 0, IMPL) \
+	X(TDH_MEM_RANGE_BLOCK,      7, "TDH.MEM.RANGE.BLOCK",      tdh_mem_range_block,      0x1, TDX_OLK, IMPL) \
+	X(TDH_MNG_KEY_CONFIG,       8, "TDH.MNG.KEY.CONFIG",       tdh_mng_key_config,       0x1, TDX_KEY | TDX_OLK, IMPL) \
+	X(TDH_MNG_CREATE,           9, "TDH.MNG.CREATE",           tdh_mng_create,           0x1, TDX_RND | TDX_OLK, IMPL) \
+	X(TDH_VP_CREATE,           10, "TDH.VP.CREATE",            tdh_vp_create,            0x1, TDX_OLK, IMPL) \
+	X(TDH_MNG_RD,              11, "TDH.MNG.RD",               tdh_mng_rd,               0x3, TDX_OLK, IMPL) \
 	X(TDH_MEM_RD,              12, "TDH.MEM.RD",               tdh_mem_rd,               0x1, TDX_OLK, IMPL) \
-	X(TDH_MNG_WR,              13, "TDH.MNG.WR",               tdh_mng_wr,               0x1, 0, IMPL) \
+	X(TDH_MNG_WR,              13, "TDH.MNG.WR",               tdh_mng_wr,               0x1, TDX_OLK, IMPL) \
 	X(TDH_MEM_WR,              14, "TDH.MEM.WR",               tdh_mem_wr,               0x1, TDX_OLK, IMPL) \
-	X(TDH_MEM_PAGE_DEMOTE,     15, "TDH.MEM.PAGE.DEMOTE",      tdh_mem_page_demote,      0x1, 0, IMPL) \
+	X(TDH_MEM_PAGE_DEMOTE,     15, "TDH.MEM.PAGE.DEMOTE",      tdh_mem_page_demote,      0x1, TDX_OLK, IMPL) \
 	X(TDH_MR_EXTEND,           16, "TDH.MR.EXTEND",            tdh_mr_extend,            0x1, TDX_OLK, IMPL) \
 	X(TDH_MR_FINALIZE,         17, "TDH.MR.FINALIZE",          tdh_mr_finalize,          0x1, TDX_OLK, IMPL) \
-	X(TDH_VP_FLUSH,            18, "TDH.VP.FLUSH",             tdh_vp_flush,             0x1, 0, IMPL) \
-	X(TDH_MNG_VPFLUSHDONE,     19, "TDH.MNG.VPFLUSHDONE",      tdh_mng_vpflushdone,      0x1, 0, IMPL) \
-	X(TDH_MNG_KEY_FREEID,      20, "TDH.MNG.KEY.FREEID",       tdh_mng_key_freeid,       0x1, 0, IMPL) \
-	X(TDH_MNG_INIT,            21, "TDH.MNG.INIT",             tdh_mng_init,             0x1, TDX_RND, IMPL) \
-	X(TDH_VP_INIT,             22, "TDH.VP.INIT",              tdh_vp_init,              0x3, 0, IMPL) \
-	X(TDH_MEM_PAGE_PROMOTE,    23, "TDH.MEM.PAGE.PROMOTE",     tdh_mem_page_promote,     0x3, 0, IMPL) \
+	X(TDH_VP_FLUSH,            18, "TDH.VP.FLUSH",             tdh_vp_flush,             0x1, TDX_OLK, IMPL) \
+	X(TDH_MNG_VPFLUSHDONE,     19, "TDH.MNG.VPFLUSHDONE",      tdh_mng_vpflushdone,      0x1, TDX_OLK, IMPL) \
+	X(TDH_MNG_KEY_FREEID,      20, "TDH.MNG.KEY.FREEID",       tdh_mng_key_freeid,       0x1, TDX_OLK, IMPL) \
+	X(TDH_MNG_INIT,            21, "TDH.MNG.INIT",             tdh_mng_init,             0x1, TDX_OLK, IMPL) \
+	X(TDH_VP_INIT,             22, "TDH.VP.INIT",              tdh_vp_init,              0x3, TDX_OLK, IMPL) \
+	X(TDH_MEM_PAGE_PROMOTE,    23, "TDH.MEM.PAGE.PROMOTE",     tdh_mem_page_promote,     0x3, TDX_OLK, IMPL) \
 	X(TDH_PHYMEM_PAGE_RDMD,    24, "TDH.PHYMEM.PAGE.RDMD",     tdh_phymem_page_rdmd,     0x1, TDX_OLK, IMPL) \
-	X(TDH_MEM_SEPT_RD,         25, "TDH.MEM.SEPT.RD",          tdh_mem_sept_rd,          0x1, 0, IMPL) \
-	X(TDH_VP_RD,               26, "TDH.VP.RD",                tdh_vp_rd,                0x3, 0, IMPL) \
+	X(TDH_MEM_SEPT_RD,         25, "TDH.MEM.SEPT.RD",          tdh_mem_sept_rd,          0x1, TDX_OLK, IMPL) \
+	X(TDH_VP_RD,               26, "TDH.VP.RD",                tdh_vp_rd,                0x3, TDX_OLK, IMPL) \
 	X(TDH_MNG_KEY_RECLAIMID,   27, "TDH.MNG.KEY.RECLAIMID",    tdh_mng_key_reclaimid,    0x1, 0, IMPL) \
 	X(TDH_PHYMEM_PAGE_RECLAIM, 28, "TDH.PHYMEM.PAGE.RECLAIM",  tdh_phymem_page_reclaim,  0x1, TDX_OLK, IMPL) \
 	X(TDH_MEM_PAGE_REMOVE,     29, "TDH.MEM.PAGE.REMOVE",      tdh_mem_page_remove,      0x1, TDX_OLK, IMPL) \
-	X(TDH_MEM_SEPT_REMOVE,     30, "TDH.MEM.SEPT.REMOVE",      tdh_mem_sept_remove,      0x3, 0, IMPL) \
+	X(TDH_MEM_SEPT_REMOVE,     30, "TDH.MEM.SEPT.REMOVE",      tdh_mem_sept_remove,      0x3, TDX_OLK, IMPL) \
 	X(TDH_SYS_KEY_CONFIG,      31, "TDH.SYS.KEY.CONFIG",       tdh_sys_key_config,       0x1, TDX_PRE | TDX_KEY | TDX_SLK | TDX_OLK, IMPL) \
 	X(TDH_SYS_INFO,            32, "TDH.SYS.INFO",             tdh_sys_info,             0x1, TDX_PRE, IMPL) \
 	X(TDH_SYS_INIT,            33, "TDH.SYS.INIT",             tdh_sys_init,             0x1, TDX_PRE | TDX_RND | TDX_SLK, IMPL) \
@@ -79,12 +81,12 @@
 	X(TDH_SYS_LP_INIT,         35, "TDH.SYS.LP.INIT",          tdh_sys_lp_init,          0x1, TDX_PRE | TDX_RND | TDX_SLK, IMPL) \
 	X(TDH_SYS_TDMR_INIT,       36, "TDH.SYS.TDMR.INIT",        tdh_sys_tdmr_init,        0x1, TDX_OLK, IMPL) \
 	X(TDH_SYS_RDALL,           37, "TDH.SYS.RDALL",            tdh_sys_rdall,            0x1, TDX_PRE, IMPL) \
-	X(TDH_MEM_TRACK,           38, "TDH.MEM.TRACK",            tdh_mem_track,            0x1, 0, IMPL) \
-	X(TDH_MEM_RANGE_UNBLOCK,   39, "TDH.MEM.RANGE.UNBLOCK",    tdh_mem_range_unblock,    0x1, 0, IMPL) \
+	X(TDH_MEM_TRACK,           38, "TDH.MEM.TRACK",            tdh_mem_track,            0x1, TDX_OLK, IMPL) \
+	X(TDH_MEM_RANGE_UNBLOCK,   39, "TDH.MEM.RANGE.UNBLOCK",    tdh_mem_range_unblock,    0x1, TDX_OLK, IMPL) \
 	X(TDH_PHYMEM_CACHE_WB,     40, "TDH.PHYMEM.CACHE.WB",      tdh_phymem_cache_wb,      0x1, TDX_OLK | TDX_RSM, IMPL) \
 	X(TDH_PHYMEM_PAGE_WBINVD,  41, "TDH.PHYMEM.PAGE.WBINVD",   tdh_phymem_page_wbinvd,   0x1, TDX_OLK, IMPL) \
 	X(TDH_MEM_SEPT_WR,         42, "TDH.MEM.SEPT.WR",          tdh_mem_sept_wr,          0x1, 0, NOIMPL) \
-	X(TDH_VP_WR,               43, "TDH.VP.WR",                tdh_vp_wr,                0x1, 0, IMPL) \
+	X(TDH_VP_WR,               43, "TDH.VP.WR",                tdh_vp_wr,                0x1, TDX_OLK, IMPL) \
 	X(TDH_SYS_LP_SHUTDOWN,     44, "TDH.SYS.LP.SHUTDOWN",      tdh_sys_lp_shutdown,      0x1, TDX_PRE | TDX_LEAF_F_POST_SHUTDOWN, IMPL) \
 	X(TDH_SYS_CONFIG,          45, "TDH.SYS.CONFIG",           tdh_sys_config,           0x1, TDX_PRE | TDX_SLK, IMPL) \
 	X(TDH_SERVTD_BIND,         48, "TDH.SERVTD.BIND",          tdh_servtd_bind,          0x1, 0, NOIMPL) \

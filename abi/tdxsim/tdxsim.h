@@ -103,6 +103,19 @@ typedef struct tdxsim_config {
 /* A CPU whose IA32_VMX_BASIC lacks bit 60: P-SEAMLDR calls may corrupt the
  * current VMCS (Linux 7.3 then refuses to call the P-SEAMLDR). */
 #define TDXSIM_CFG_SEAMLDR_VMCS_BUG 0x4u
+/*
+ * Checker mode: the host's view of memory (tdxsim_pa_to_ptr) loses access to
+ * every page the module makes TD-private (TDR, TDCS, TDVPS, S-EPT and TD
+ * pages), and gets it back when the page is reclaimed; the module keeps its
+ * own view. A host load or store to such a page is a bug in the host code
+ * (real hardware would hand it ciphertext, zeros or a poisoned line): the
+ * process prints "tdxsim checker: host access to TD-private page PA 0x...
+ * (owner TDR 0x..., type PT_...)" on stderr and aborts. It installs a SIGSEGV
+ * handler (faults elsewhere go to the handler that was there before) and
+ * backs memory with a memfd mapped twice; every protected page costs a host
+ * mapping entry (vm.max_map_count bounds how many can be protected).
+ */
+#define TDXSIM_CFG_CHECKER        0x8u
 
 /* ---- Lifecycle ----------------------------------------------------------- */
 
@@ -192,20 +205,42 @@ TDXSIM_API tdxsim_err tdxsim_lp_cycles(tdxsim *s, unsigned lp, uint64_t *cycles)
  * Physical memory is one sparse host mapping: addresses are reserved for the
  * whole physical address space and pages are committed when first touched.
  * tdxsim_pa_to_ptr() and tdxsim_ptr_to_pa() convert in both directions, so
- * host code's __pa()/__va() round-trip. pa must not carry KeyID bits.
+ * host code's __pa()/__va() round-trip. pa must not carry KeyID bits. The
+ * pointer is raw memory, as through KeyID 0 but without the integrity model
+ * below (a TD-owned line shows its ciphertext); in checker mode
+ * (TDXSIM_CFG_CHECKER) touching a TD-private page through it aborts.
  */
 TDXSIM_API void *tdxsim_pa_to_ptr(tdxsim *s, uint64_t pa);      /* NULL if out of range */
 TDXSIM_API tdxsim_err tdxsim_ptr_to_pa(tdxsim *s, const void *p, uint64_t *pa);
-/* Read/write len bytes at pa through a KeyID (0 = no encryption). */
+/*
+ * Read/write len bytes at pa through a KeyID, with the memory-integrity model
+ * of TDX hardware (per 64-byte line). A line written through a TDX private
+ * KeyID is TD-owned and holds ciphertext. Through a private KeyID, read and
+ * write see plaintext, as software running with that KeyID does (another
+ * private KeyID reads garbage; a KeyID with no key programmed reads zeros and
+ * drops writes). Through a shared KeyID (0 or an MKTME KeyID, no encryption)
+ * a TD-owned line reads as zeros, and a write clears its owner bit and
+ * poisons it: the TD's next read of it is a machine check (a fatal TD exit).
+ * A write never fails because of the line's state.
+ */
 TDXSIM_API tdxsim_err tdxsim_mem_read(tdxsim *s, uint64_t pa, uint32_t keyid,
 				      void *buf, size_t len);
 TDXSIM_API tdxsim_err tdxsim_mem_write(tdxsim *s, uint64_t pa, uint32_t keyid,
 				       const void *buf, size_t len);
 /* MOVDIR64B: a 64-byte direct store to a 64-byte aligned pa through a KeyID.
- * Through a shared KeyID it leaves the line neither TD-owned nor poisoned
- * (how hosts reset TD memory, e.g. Linux's PAMT reset on PW_MCE parts). */
+ * Through a private KeyID it stores the 64 bytes encrypted (line TD-owned,
+ * unpoisoned); through a shared KeyID it leaves the line neither TD-owned nor
+ * poisoned (how hosts reset TD memory, e.g. Linux's PAMT reset on PW_MCE
+ * parts). */
 TDXSIM_API tdxsim_err tdxsim_mem_movdir64b(tdxsim *s, uint64_t pa, uint32_t keyid,
 					   const void *src64);
+/* Zero the 4 KiB page at pa with MOVDIR64B through keyid (what KVM does to a
+ * reclaimed page on PW_MCE platforms, with KeyID 0): through a shared KeyID
+ * the lines end zero, not TD-owned and not poisoned. */
+TDXSIM_API tdxsim_err tdxsim_page_clear(tdxsim *s, uint64_t pa, uint32_t keyid);
+/* 1 if the 64-byte line holding pa is poisoned, else 0 (also for a bad
+ * handle or address). */
+TDXSIM_API int tdxsim_mem_poisoned(tdxsim *s, uint64_t pa);
 
 /* ---- Module introspection (for tests and tools) ------------------------- */
 

@@ -41,22 +41,6 @@
 
 #define PAGE_ADD_CYCLES 2000    /* 4 KiB copy through the engine */
 
-/* The TD state check of the leaves that hold the TDR exclusively and take no
- * op-state lock (PAGE.ADD, MR.EXTEND, MR.FINALIZE). */
-static uint64_t td_state_check_nolock(struct seam_ctx *c, struct seam_td *td)
-{
-	if (atomic_load_explicit(&td->fatal, memory_order_acquire))
-		return TDX_TD_FATAL;
-	if (atomic_load_explicit(&td->lifecycle, memory_order_acquire) != TD_KEYS_CONFIGURED)
-		return TDX_TD_KEYS_NOT_CONFIGURED;
-	if (td->num_tdcx < TD_TDCS_PAGES)
-		return TDX_TDCS_NOT_ALLOCATED;
-	if (!seam_op_state_allowed(c->leaf, atomic_load_explicit(&td->op_state,
-								 memory_order_acquire)))
-		return TDX_OP_STATE_INCORRECT;
-	return TDX_SUCCESS;
-}
-
 static void mrtd_add_page(struct seam_td *td, uint64_t gpa)
 {
 	uint8_t blk[128] = { 0 };
@@ -66,7 +50,7 @@ static void mrtd_add_page(struct seam_td *td, uint64_t gpa)
 	seam_mrtd_update(td, blk, sizeof(blk));
 }
 
-uint64_t tdh_mem_page_add(struct seam_ctx *c)
+uint64_t seam_tdh_mem_page_add(struct seam_ctx *c)
 {
 	struct tdx_module_args *r = c->r;
 	uint64_t gpa_lvl = r->rcx, tdr_pa = r->rdx, page_pa = r->r8, src_pa = r->r9;
@@ -78,7 +62,7 @@ uint64_t tdh_mem_page_add(struct seam_ctx *c)
 	st = seam_tdr_get(c, tdr_pa, TDX_OPERAND_ID_RDX, SEAM_LOCK_EXCLUSIVE, &tdr_p, &td);
 	if (st)
 		return st;
-	st = td_state_check_nolock(c, td);
+	st = seam_td_check_state(c, td, SEAM_LOCK_NONE);
 	if (st)
 		goto out;
 

@@ -47,7 +47,7 @@ static bool range_2m_free(struct seam_ctx *c, const struct seam_page *p)
 	return true;
 }
 
-uint64_t tdh_mem_page_aug(struct seam_ctx *c)
+uint64_t seam_tdh_mem_page_aug(struct seam_ctx *c)
 {
 	struct tdx_module_args *r = c->r;
 	uint64_t gpa_lvl = r->rcx, tdr_pa = r->rdx, page_pa = r->r8;

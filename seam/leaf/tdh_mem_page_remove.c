@@ -1,8 +1,119 @@
-/* tdh_mem_page_remove: not implemented yet (being written). */
-#include "seam/td.h"
+/*
+ * TDH.MEM.PAGE.REMOVE (29): remove a private page (4 KiB, 2 MiB or 1 GiB
+ * leaf) from a TD. While the TD may run (OP_STATE RUNNABLE) the range must
+ * have been blocked (RANGE.BLOCK) and the TLB tracked (MEM.TRACK, all vCPUs
+ * out of the blocking epoch) first.
+ *
+ * In:  RCX = GPA + level (0..2), RDX = TDR.
+ * Out: RCX = HPA of the removed page, RDX = 0; ext outputs on the S-EPT
+ *      errors (RCX = RDX = 0 on the others).
+ *
+ * Checks in the module's order:
+ *   TDR (RDX, shared)           OPERAND_INVALID / ADDR_RANGE_ERROR /
+ *                               OPERAND_BUSY / PAGE_METADATA_INCORRECT + RDX
+ *   TD state, op-state lock shared (INITIALIZED or RUNNABLE)
+ *                               TD_FATAL, TD_KEYS_NOT_CONFIGURED,
+ *                               TDCS_NOT_ALLOCATED, OPERAND_BUSY + OP_STATE,
+ *                               OP_STATE_INCORRECT
+ *   RCX: level > 2, bits 11:3, misaligned, above GPAW, shared bit
+ *                               OPERAND_INVALID + RCX
+ *   S-EPT tree lock (shared)    OPERAND_BUSY + SEPT_TREE
+ *   walk to the level           EPT_WALK_FAILED + RCX, ext
+ *   entry host lock             OPERAND_BUSY + RCX, ext
+ *   entry not a leaf in MAPPED, BLOCKED, BLOCKEDW, PENDING or
+ *   PENDING_BLOCKED             EPT_ENTRY_STATE_INCORRECT + RCX, ext
+ *   page's PAMT entry (implicit, exclusive)
+ *                               OPERAND_BUSY + RCX
+ *   OP_STATE needs TLB tracking (RUNNABLE):
+ *     entry not BLOCKED / PENDING_BLOCKED
+ *                               GPA_RANGE_NOT_BLOCKED + RCX, ext
+ *     BEPOCH not tracked        TLB_TRACKING_NOT_DONE + RCX
+ *
+ * Effect: entry FREE, TDR child count -= 512^level, the page's PAMT entry
+ * type PT_NDA. Like the module, only the type changes: the owner field
+ * keeps the TDR (RDMD reports it) until the page is used again. The host
+ * then flushes the page with PHYMEM.PAGE.WBINVD through the TD's KeyID.
+ */
+#include "seam/sept.h"
+#include "sim/sim_int.h"
 
-uint64_t tdh_mem_page_remove(struct seam_ctx *c)
+/* Retype the locked PAMT entry to PT_NDA, leaving owner and BEPOCH. */
+static void pamt_free_keep_owner(struct seam_ctx *c, struct seam_page *p)
 {
-	(void)c;
-	return tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RAX);
+	uint64_t old = __atomic_load_n(&p->e->w0, __ATOMIC_RELAXED);
+	uint64_t nw;
+	do {
+		nw = (old & ~(PAMT_TYPE_MASK << PAMT_TYPE_SHIFT)) |
+		     ((uint64_t)PT_NDA << PAMT_TYPE_SHIFT);
+	} while (!__atomic_compare_exchange_n(&p->e->w0, &old, nw, 1, __ATOMIC_RELEASE,
+					      __ATOMIC_RELAXED));
+	if (c->s->checker)
+		sim_checker_page(c->s, p->pa, sept_level_size(p->ps), 0);
+}
+
+static bool op_state_needs_tracking(unsigned op)
+{
+	return op == OP_RUNNABLE || op == OP_LIVE_EXPORT || op == OP_LIVE_IMPORT;
+}
+
+uint64_t seam_tdh_mem_page_remove(struct seam_ctx *c)
+{
+	struct tdx_module_args *r = c->r;
+	uint64_t gpa_lvl = r->rcx, tdr_pa = r->rdx;
+	struct seam_page tdr_p, page_p = { 0 };
+	struct seam_td *td;
+	struct sept_walk w = { .tree_mode = -1 };
+	uint64_t st;
+
+	r->rcx = r->rdx = 0;
+	st = seam_tdr_get(c, tdr_pa, TDX_OPERAND_ID_RDX, SEAM_LOCK_SHARED, &tdr_p, &td);
+	if (st)
+		return st;
+	st = seam_td_check_state(c, td, SEAM_LOCK_SHARED);
+	if (st)
+		goto out_tdr;
+
+	st = sept_lock_walk(c, td, gpa_lvl, 0, 2, TDX_OPERAND_ID_RCX, SEAM_LOCK_SHARED,
+			    SEPT_LW_ENTRY, &w);
+	if (st)
+		goto out;
+	unsigned es = sept_state(w.entry);
+	if (es != SEPT_MAPPED && es != SEPT_BLOCKED && es != SEPT_BLOCKEDW &&
+	    es != SEPT_PENDING && es != SEPT_PENDING_BLOCKED) {
+		sept_set_ext(c, w.entry, w.level);
+		st = tdx_status_op(TDX_EPT_ENTRY_STATE_INCORRECT, TDX_OPERAND_ID_RCX);
+		goto out;
+	}
+	uint64_t page_pa = sept_hpa(w.entry) & ~(sept_level_size(w.level) - 1);
+	/* The page is reached through the S-EPT (implicit operand): only the
+	 * lock can fail. */
+	st = seam_page_get(c, page_pa, TDX_OPERAND_ID_RCX, w.level, SEAM_LOCK_EXCLUSIVE, -1,
+			   &page_p);
+	if (st)
+		goto out;
+	if (op_state_needs_tracking(atomic_load_explicit(&td->op_state, memory_order_acquire))) {
+		if (es != SEPT_BLOCKED && es != SEPT_PENDING_BLOCKED) {
+			sept_set_ext(c, w.entry, w.level);
+			st = tdx_status_op(TDX_GPA_RANGE_NOT_BLOCKED, TDX_OPERAND_ID_RCX);
+			goto out_page;
+		}
+		if (!sept_tlb_tracked(td, page_p.e->bepoch)) {
+			st = tdx_status_op(TDX_TLB_TRACKING_NOT_DONE, TDX_OPERAND_ID_RCX);
+			goto out_page;
+		}
+	}
+
+	/* All checks passed. */
+	sept_walk_write(c, td, &w, SEPT_ENTRY_FREE);
+	atomic_fetch_sub(&td->chldcnt, 1ULL << (9 * w.level));
+	pamt_free_keep_owner(c, &page_p);
+	r->rcx = page_pa;
+out_page:
+	seam_page_unlock(&page_p);
+out:
+	sept_unlock_walk(td, &w);
+	seam_td_state_unlock(td, SEAM_LOCK_SHARED);
+out_tdr:
+	seam_page_unlock(&tdr_p);
+	return st;
 }

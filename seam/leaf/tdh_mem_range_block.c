@@ -1,8 +1,66 @@
-/* tdh_mem_range_block: not implemented yet (being written). */
-#include "seam/td.h"
+/*
+ * TDH.MEM.RANGE.BLOCK (7): block a GPA range (a leaf page, or everything
+ * below a non-leaf entry) so that no new TLB translation of it is made.
+ *
+ * In:  RCX = GPA + level (0 .. EPT levels - 1), RDX = TDR PA.
+ * Out: RCX = RDX = 0, or the ext outputs on S-EPT errors (and on
+ *      GPA_RANGE_ALREADY_BLOCKED).
+ *
+ * Checks in the module's order:
+ *   TDR (shared)                          ... + RDX
+ *   TD state (INITIALIZED or RUNNABLE), op-state lock shared
+ *   RCX: level, bits 11:3, alignment, GPA width, shared bit
+ *                                         OPERAND_INVALID + RCX
+ *   S-EPT tree lock (exclusive)           OPERAND_BUSY + SEPT_TREE
+ *   walk to the level                     EPT_WALK_FAILED + RCX, ext
+ *   entry host lock                       OPERAND_BUSY + RCX, ext
+ *   entry NL_BLOCKED, BLOCKED or PENDING_BLOCKED
+ *                                         GPA_RANGE_ALREADY_BLOCKED + RCX
+ *                                         (informational), ext
+ *   entry FREE or REMOVED                 EPT_ENTRY_STATE_INCORRECT + RCX, ext
+ *
+ * Effect: NL_MAPPED -> NL_BLOCKED, MAPPED/BLOCKEDW -> BLOCKED (no
+ * permissions), PENDING -> PENDING_BLOCKED; the TD's current epoch is
+ * recorded as BEPOCH in the PAMT entry of the blocked page (the private page
+ * at its size, or the child S-EPT page), where TLB tracking checks it.
+ */
+#include "seam/sept.h"
 
-uint64_t tdh_mem_range_block(struct seam_ctx *c)
+uint64_t seam_tdh_mem_range_block(struct seam_ctx *c)
 {
-	(void)c;
-	return tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RAX);
+	struct tdx_module_args *r = c->r;
+	uint64_t gpa_lvl = r->rcx, tdr_pa = r->rdx;
+	struct seam_page tdr_p;
+	struct seam_td *td;
+	struct sept_walk w = { .tree_mode = -1 };
+	uint64_t st;
+
+	r->rcx = r->rdx = 0;
+	st = sept_td_enter(c, tdr_pa, TDX_OPERAND_ID_RDX, &tdr_p, &td);
+	if (st)
+		return st;
+	st = sept_lock_walk(c, td, gpa_lvl, 0, td->ept_levels - 1, TDX_OPERAND_ID_RCX,
+			    SEAM_LOCK_EXCLUSIVE, SEPT_LW_ENTRY, &w);
+	if (st)
+		goto out;
+	unsigned es = sept_state(w.entry);
+	if (es != SEPT_NL_MAPPED && es != SEPT_MAPPED && es != SEPT_BLOCKEDW &&
+	    es != SEPT_PENDING) {
+		sept_set_ext(c, w.entry, w.level);
+		st = tdx_status_op(sept_is_blocked_state(es) ? TDX_GPA_RANGE_ALREADY_BLOCKED
+							     : TDX_EPT_ENTRY_STATE_INCORRECT,
+				   TDX_OPERAND_ID_RCX);
+		goto out;
+	}
+
+	/* All checks passed. */
+	sept_walk_write(c, td, &w, sept_block_entry(w.entry));
+	unsigned ps = sept_is_leaf_state(es) ? w.level : TDX_PS_4K;
+	sept_pamt_entry(c, sept_hpa(w.entry), ps)->bepoch =
+		atomic_load_explicit(&td->td_epoch, memory_order_acquire);
+	c->cycles += 300;
+out:
+	sept_unlock_walk(td, &w);
+	sept_td_exit(&tdr_p, td);
+	return st;
 }

@@ -1,8 +1,11 @@
-/* tdh_mng_key_reclaimid: not implemented yet (being written). */
+/*
+ * TDH.MNG.KEY.RECLAIMID (27): kept for backward compatibility. The module
+ * checks nothing (not even RCX) and answers TDX_SUCCESS.
+ */
 #include "seam/td.h"
 
-uint64_t tdh_mng_key_reclaimid(struct seam_ctx *c)
+uint64_t seam_tdh_mng_key_reclaimid(struct seam_ctx *c)
 {
 	(void)c;
-	return tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RAX);
+	return TDX_SUCCESS;
 }

@@ -28,7 +28,7 @@
 #define WB_START  0
 #define WB_RESUME 1
 
-uint64_t tdh_phymem_cache_wb(struct seam_ctx *c)
+uint64_t seam_tdh_phymem_cache_wb(struct seam_ctx *c)
 {
 	struct seam_module *m = c->m;
 	struct tdxsim *s = c->s;

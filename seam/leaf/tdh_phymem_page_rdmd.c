@@ -6,7 +6,7 @@
 #include "seam/pamt.h"
 #include "seam/seam_mem.h"
 
-uint64_t tdh_phymem_page_rdmd(struct seam_ctx *c)
+uint64_t seam_tdh_phymem_page_rdmd(struct seam_ctx *c)
 {
 	uint64_t pa = c->r->rcx;
 	struct tdx_module_args *r = c->r;

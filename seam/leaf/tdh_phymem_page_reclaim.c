@@ -64,7 +64,7 @@ static void forget_vcpu(struct seam_module *m, struct seam_td *td, uint64_t tdvp
 	seam_vcpu_free(m, v);
 }
 
-uint64_t tdh_phymem_page_reclaim(struct seam_ctx *c)
+uint64_t seam_tdh_phymem_page_reclaim(struct seam_ctx *c)
 {
 	struct tdx_module_args *r = c->r;
 	struct seam_module *m = c->m;

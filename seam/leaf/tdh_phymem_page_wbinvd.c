@@ -18,7 +18,7 @@
 
 #define PAGE_WBINVD_CYCLES 1500u
 
-uint64_t tdh_phymem_page_wbinvd(struct seam_ctx *c)
+uint64_t seam_tdh_phymem_page_wbinvd(struct seam_ctx *c)
 {
 	struct tdxsim *s = c->s;
 	/* KeyID bits: [keyid_shift, 52). Bits from 52 up stay, and fail. */

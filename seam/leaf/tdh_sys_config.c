@@ -167,7 +167,7 @@ static uint64_t check_tdmr(struct tdxsim *s, const struct tdx_tdmr_info *all, un
 	return TDX_SUCCESS;
 }
 
-uint64_t tdh_sys_config(struct seam_ctx *c)
+uint64_t seam_tdh_sys_config(struct seam_ctx *c)
 {
 	struct tdxsim *s = c->s;
 	struct seam_module *m = c->m;

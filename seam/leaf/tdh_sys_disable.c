@@ -17,7 +17,7 @@
 #include "seam/seam_mem.h"
 #include "seam/td.h"
 
-uint64_t tdh_sys_disable(struct seam_ctx *c)
+uint64_t seam_tdh_sys_disable(struct seam_ctx *c)
 {
 	struct seam_module *m = c->m;
 	struct tdxsim *s = c->s;

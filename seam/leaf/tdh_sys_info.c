@@ -22,7 +22,7 @@ static uint64_t rd(struct tdxsim *s, uint64_t id)
 	return v;
 }
 
-uint64_t tdh_sys_info(struct seam_ctx *c)
+uint64_t seam_tdh_sys_info(struct seam_ctx *c)
 {
 	struct tdxsim *s = c->s;
 	uint64_t info_pa = c->r->rcx, info_size = c->r->rdx;

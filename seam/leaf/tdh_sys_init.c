@@ -1,7 +1,7 @@
 /* TDH.SYS.INIT (33): global module initialisation, once per boot. */
 #include "seam/seam_mem.h"
 
-uint64_t tdh_sys_init(struct seam_ctx *c)
+uint64_t seam_tdh_sys_init(struct seam_ctx *c)
 {
 	struct seam_module *m = c->m;
 	uint64_t attributes = c->r->rcx;

@@ -8,7 +8,7 @@
 
 #include "seam/seam_mem.h"
 
-uint64_t tdh_sys_key_config(struct seam_ctx *c)
+uint64_t seam_tdh_sys_key_config(struct seam_ctx *c)
 {
 	struct seam_module *m = c->m;
 	unsigned pkg = c->lp->pkg;

@@ -6,7 +6,7 @@
  */
 #include "seam/seam_mem.h"
 
-uint64_t tdh_sys_lp_init(struct seam_ctx *c)
+uint64_t seam_tdh_sys_lp_init(struct seam_ctx *c)
 {
 	struct seam_module *m = c->m;
 	uint64_t status;

@@ -2,7 +2,7 @@
 #include "seam/metadata_sys.h"
 #include "seam/seam_mem.h"
 
-uint64_t tdh_sys_rd(struct seam_ctx *c)
+uint64_t seam_tdh_sys_rd(struct seam_ctx *c)
 {
 	uint64_t id = c->r->rdx, val, next;
 

@@ -3,7 +3,7 @@
 #include "seam/metadata_sys.h"
 #include "seam/seam_mem.h"
 
-uint64_t tdh_sys_rdall(struct seam_ctx *c)
+uint64_t seam_tdh_sys_rdall(struct seam_ctx *c)
 {
 	uint64_t page_pa = c->r->rdx, id = c->r->r8, next;
 	uint8_t page[4096];

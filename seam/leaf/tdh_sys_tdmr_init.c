@@ -6,7 +6,7 @@
 #include "seam/pamt.h"
 #include "seam/seam_mem.h"
 
-uint64_t tdh_sys_tdmr_init(struct seam_ctx *c)
+uint64_t seam_tdh_sys_tdmr_init(struct seam_ctx *c)
 {
 	struct seam_module *m = c->m;
 	uint64_t base = c->r->rcx;

@@ -1,8 +1,44 @@
-/* tdh_vp_wr: not implemented yet (being written). */
-#include "seam/td.h"
+/*
+ * TDH.VP.WR (43): write one vCPU-scope metadata element under a mask.
+ * RCX = TDVPR, RDX = field id, R8 = value, R9 = write mask
+ * -> R8 = the element's previous value (0 on error).
+ *
+ * Order (module 1.5): TDVPR explicit, shared (RCX); owner TDR implicit,
+ * shared (operand TDR); the TD state check, op-state lock shared
+ * (INITIALIZED or RUNNABLE); TDVPS incomplete -> TDCX_NUM_INCORRECT;
+ * association (READY only; bound elsewhere -> VCPU_ASSOCIATED; an unbound
+ * vCPU becomes bound to this LP); then the field and the write rule
+ * (metadata_vp.h).
+ */
+#include "seam/metadata_vp.h"
+#include "seam/vp.h"
 
-uint64_t tdh_vp_wr(struct seam_ctx *c)
+uint64_t seam_tdh_vp_wr(struct seam_ctx *c)
 {
-	(void)c;
-	return tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RAX);
+	struct tdx_module_args *r = c->r;
+	uint64_t field = r->rdx, value = r->r8, mask = r->r9;
+	struct vp_ops o;
+	bool new_assoc;
+	uint64_t st, old;
+
+	r->r8 = 0;
+	st = vp_get(c, r->rcx, TDX_OPERAND_ID_RCX, SEAM_LOCK_SHARED, SEAM_LOCK_SHARED, &o);
+	if (st)
+		return st;
+	if ((st = vp_check_state(c, &o)))
+		goto out;
+	if (!vp_tdvps_complete(o.v)) {
+		st = TDX_TDCX_NUM_INCORRECT;
+		goto out;
+	}
+	if ((st = vp_associate(c, o.v, false, &new_assoc)))
+		goto out;
+	st = md_vp_write(c->s, o.v, MD_VP_HOST, field, value, mask, &old);
+	if (st)
+		goto out;
+	r->r8 = old;
+	c->cycles += 50;
+out:
+	vp_put(&o);
+	return st;
 }

@@ -165,48 +165,53 @@ static uint8_t exp_partial_shared(uint64_t pa)
 {
 	return pa < 0x10080 ? 0x00 : 0xAA;
 }
-static uint8_t exp_partial_private(uint64_t pa)
-{
-	return pa >= 0x10030 && pa < 0x10050 ? 0x55 : 0xAA;
-}
 /* Cross-page: 0xAA in [0x20F00, 0x21100), private 0x55 at [0x20FF0, 0x21010):
  * lines 0x20FC0 and 0x21000 are owned. */
 static uint8_t exp_cross_shared(uint64_t pa)
 {
 	return pa >= 0x20FC0 && pa < 0x21040 ? 0x00 : 0xAA;
 }
-static uint8_t exp_cross_private(uint64_t pa)
-{
-	return pa >= 0x20FF0 && pa < 0x21010 ? 0x55 : 0xAA;
-}
 
+/*
+ * Private KeyIDs encrypt (sim/mktme.h): software with the KeyID reads back
+ * what it wrote; raw RAM holds ciphertext; a shared KeyID reads zeros on the
+ * lines last written privately; a KeyID with no key programmed reads zeros.
+ */
 static void test_machine__mem_private_keyid(void **state)
 {
 	(void)state;
 	tdxsim *s = tsim_create_default();
+	struct tsim_tdmrs t;
+	tsim_bringup(s, &t);                    /* programs the global KeyID's key */
 	tdxsim_info info = info_of(s);
 	uint32_t tdx = info.first_tdx_keyid, last = info.mktme_keyids + info.tdx_keyids;
-	uint8_t buf[0x300];
+	uint8_t buf[0x300], r[0x300];
 
 	memset(buf, 0xAA, sizeof(buf));
 	assert_int_equal(tdxsim_mem_write(s, 0x10000, 0, buf, 0x100), TDXSIM_OK);
 	memset(buf, 0x55, sizeof(buf));
 	assert_int_equal(tdxsim_mem_write(s, 0x10030, tdx, buf, 0x20), TDXSIM_OK);
 	check_range(s, 0x10000, 0, 0x100, exp_partial_shared);
-	check_range(s, 0x10000, tdx, 0x100, exp_partial_private);
-	/* Another private KeyID reads the data too (no per-key ciphertext model);
-	 * an MKTME KeyID is shared: zeros. */
-	check_range(s, 0x10000, last, 0x100, exp_partial_private);
+	/* An MKTME KeyID is shared: zeros on the owned lines too. */
 	check_range(s, 0x10000, 1, 0x100, exp_partial_shared);
 	/* A read starting mid-line of an owned line. */
 	check_range(s, 0x10070, 0, 0x20, exp_partial_shared);
+	/* The writer's KeyID reads its data back; RAM holds something else. */
+	assert_int_equal(tdxsim_mem_read(s, 0x10030, tdx, r, 0x20), TDXSIM_OK);
+	assert_memory_equal(r, buf, 0x20);
+	assert_memory_not_equal(tdxsim_pa_to_ptr(s, 0x10030), buf, 0x20);
+	/* A private KeyID without a key reads zeros (model). */
+	assert_int_equal(tdxsim_mem_read(s, 0x10030, last, r, 0x20), TDXSIM_OK);
+	for (unsigned i = 0; i < 0x20; i++)
+		assert_int_equal(r[i], 0);
 
 	memset(buf, 0xAA, sizeof(buf));
 	assert_int_equal(tdxsim_mem_write(s, 0x20F00, 0, buf, 0x200), TDXSIM_OK);
 	memset(buf, 0x55, sizeof(buf));
 	assert_int_equal(tdxsim_mem_write(s, 0x20FF0, tdx, buf, 0x20), TDXSIM_OK);
 	check_range(s, 0x20F00, 0, 0x200, exp_cross_shared);
-	check_range(s, 0x20F00, tdx, 0x200, exp_cross_private);
+	assert_int_equal(tdxsim_mem_read(s, 0x20FF0, tdx, r, 0x20), TDXSIM_OK);
+	assert_memory_equal(r, buf, 0x20);
 
 	/* A whole private page: only that page reads as zeros. */
 	uint8_t page[4096];
@@ -214,12 +219,13 @@ static void test_machine__mem_private_keyid(void **state)
 	assert_int_equal(tdxsim_mem_write(s, 0x40000, 0, page, sizeof(page)), TDXSIM_OK);
 	assert_int_equal(tdxsim_mem_write(s, 0x41000, 0, page, sizeof(page)), TDXSIM_OK);
 	assert_int_equal(tdxsim_mem_write(s, 0x40000, tdx, page, sizeof(page)), TDXSIM_OK);
-	uint8_t r[2 * 4096];
-	assert_int_equal(tdxsim_mem_read(s, 0x40000, 0, r, sizeof(r)), TDXSIM_OK);
-	for (unsigned i = 0; i < sizeof(r); i++)
-		assert_int_equal(r[i], i < 4096 ? 0x00 : 0x77);
-	assert_int_equal(tdxsim_mem_read(s, 0x40000, tdx, r, 4096), TDXSIM_OK);
-	assert_memory_equal(r, page, 4096);
+	uint8_t rp[2 * 4096];
+	assert_int_equal(tdxsim_mem_read(s, 0x40000, 0, rp, sizeof(rp)), TDXSIM_OK);
+	for (unsigned i = 0; i < sizeof(rp); i++)
+		assert_int_equal(rp[i], i < 4096 ? 0x00 : 0x77);
+	assert_int_equal(tdxsim_mem_read(s, 0x40000, tdx, rp, 4096), TDXSIM_OK);
+	assert_memory_equal(rp, page, 4096);
+	assert_memory_not_equal(tdxsim_pa_to_ptr(s, 0x40000), page, 4096);
 	tdxsim_close(s);
 }
 
