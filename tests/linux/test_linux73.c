@@ -4,6 +4,8 @@
  * build time. TDX comes up at boot through subsys_initcall(tdx_enable); the
  * "virt/tdx:online" hot-plug callback takes a VMX reference and runs
  * tdx_cpu_enable() on every CPU; syscore ops handle suspend and shutdown.
+ * TDs are built, run and torn down through the kernel's tdh_*() wrappers by
+ * kvm73.c, our stand-in for KVM 7.3's TDX code.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 
 #include "glue.h"
 #include "harness.h"
+#include "kvm73.h"
 
 /* The kernel's entry points (tdx.c). */
 void tdx_init(void);
@@ -451,6 +454,1015 @@ static int boot_with_cpu_offline_fails(void)
 				  kh_info.n_lps - 1);
 }
 
+/* ---- TDs through the tdh_*() wrappers, KVM's side played by kvm73.c -------- */
+
+#define TDCS_TSC_OFFSET_ID     0x110000000000000AULL
+#define TDCS_TSC_MULTIPLIER_ID 0x110000000000000BULL
+#define SEPT_ROOT_LEVEL        4        /* pg_level of the PML4 entries */
+#define MAX_TD_PAGES           128
+
+/* KVM_TDX_INIT_VM as a VMM with "-cpu host" fills it: everything KVM reports
+ * configurable, the native family/model/stepping, GPAW 48. */
+static uint32_t platform_fms(void)
+{
+	const tdxsim_platform *p = kh_info.platform;
+	return ((p->cpu_model >> 4) << 16) | (p->cpu_family << 8) | ((p->cpu_model & 0xF) << 4) |
+	       p->cpu_stepping;
+}
+
+static void uapi_host(struct kvm73_init_vm *u)
+{
+	struct kvm73_caps caps;
+	kvm73_caps(&caps);
+	memset(u, 0, sizeof(*u));
+	u->attributes = caps.supported_attrs;
+	u->xfam = caps.supported_xfam;
+	u->nent = caps.nent;
+	for (unsigned i = 0; i < caps.nent; i++) {
+		struct kvm73_cpuid_entry *e = &u->entries[i];
+		*e = caps.entries[i];
+		if (e->function == 1)
+			e->eax = platform_fms();
+		if (e->function == 0x80000008)
+			e->eax = (kh_info.platform->max_pa & 0xFF) | (48u << 16);
+	}
+}
+
+/* RDMD from LP 0; the probe's own event is dropped from the record. */
+static unsigned rdmd_type(uint64_t pa, uint64_t *owner)
+{
+	struct tdx_module_args a = { .rcx = pa };
+	uint64_t st = tdxsim_seamcall(kshim_rt_sim(), 0, TDH_PHYMEM_PAGE_RDMD, &a);
+	if (kh_nev && kh_ev[kh_nev - 1].leaf == TDH_PHYMEM_PAGE_RDMD)
+		kh_nev--;
+	if (owner)
+		*owner = a.rdx;
+	return st ? 0xFFu : (unsigned)a.rcx;
+}
+
+/* The first online LP of a package, as for_each_online_cpu() meets it. */
+static unsigned first_lp_of(unsigned pkg)
+{
+	for (unsigned lp = 0; lp < kh_info.n_lps; lp++) {
+		unsigned p = ~0u;
+		if (tdxsim_lp_is_online(kshim_rt_sim(), lp) &&
+		    tdxsim_lp_package(kshim_rt_sim(), lp, &p) == TDXSIM_OK && p == pkg)
+			return lp;
+	}
+	return ~0u;
+}
+
+static unsigned pages_of(const struct kvm73_vm *vm, struct kvm73_page *pg)
+{
+	return kvm73_pages(vm, pg, MAX_TD_PAGES);
+}
+
+static uint64_t page_pa(const struct kvm73_page *pg, unsigned n, int kind, int index)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (pg[i].kind == kind && pg[i].index == index)
+			return pg[i].pa;
+	return 0;
+}
+
+/* The k-th page of a kind (in kvm73_pages() order). */
+static uint64_t nth_pa(const struct kvm73_page *pg, unsigned n, int kind, unsigned k)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (pg[i].kind == kind && k-- == 0)
+			return pg[i].pa;
+	return 0;
+}
+
+static uint64_t private_pa(const struct kvm73_page *pg, unsigned n, uint64_t gpa)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (pg[i].kind == KVM73_PG_PRIVATE && pg[i].gpa == gpa)
+			return pg[i].pa;
+	return 0;
+}
+
+static uint64_t sept_pa(const struct kvm73_page *pg, unsigned n, uint64_t gpa, int level)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (pg[i].kind == KVM73_PG_SEPT && pg[i].gpa == gpa && pg[i].index == level)
+			return pg[i].pa;
+	return 0;
+}
+
+/* The next recorded SEAMCALL, which must be of this leaf. */
+static const struct kh_event *ev_take(size_t *cur, uint32_t leaf)
+{
+	if (*cur >= kh_nev) {
+		fprintf(stderr, "  event %zu: none, want %s\n", *cur, tdx_seamcall_leaf_name(leaf));
+		return NULL;
+	}
+	const struct kh_event *e = &kh_ev[*cur];
+	if (e->leaf != leaf) {
+		char b[96];
+		fprintf(stderr, "  event %zu: %s -> %s, want %s\n", *cur, tdx_seamcall_leaf_name(e->leaf),
+			tdx_status_str(e->status, b, sizeof(b)), tdx_seamcall_leaf_name(leaf));
+		return NULL;
+	}
+	(*cur)++;
+	return e;
+}
+
+static void fill(uint8_t *buf, unsigned seed)
+{
+	for (unsigned i = 0; i < 4096; i++)
+		buf[i] = (uint8_t)(seed * 131u + i * 7u + (i >> 8));
+}
+
+/* A private page's contents through the TD's KeyID equal the source. */
+static int td_page_is(uint64_t pa, int hkid, unsigned seed)
+{
+	uint8_t want[4096], got[4096];
+	fill(want, seed);
+	if (tdxsim_mem_read(kshim_rt_sim(), pa, (uint32_t)hkid, got, sizeof(got)) != TDXSIM_OK)
+		return 0;
+	return memcmp(want, got, sizeof(got)) == 0;
+}
+
+/* After the PW_MCE quirk reset a page reads as zeros through KeyID 0. */
+static int page_is_zero(uint64_t pa)
+{
+	uint8_t got[4096];
+	if (tdxsim_mem_read(kshim_rt_sim(), pa, 0, got, sizeof(got)) != TDXSIM_OK)
+		return 0;
+	for (unsigned i = 0; i < sizeof(got); i++)
+		if (got[i])
+			return 0;
+	return 1;
+}
+
+static int pw_mce(void)
+{
+	return (kh_info.platform->flags & TDXSIM_PLATFORM_F_PW_MCE) != 0;
+}
+
+/* The LP a second vCPU runs on: the first LP of the last package. */
+static unsigned other_pkg_lp(void)
+{
+	return first_lp_of(kh_info.packages - 1);
+}
+
+/* KVM_TDX_INIT_VM with the host-like configuration. */
+static int td_create(struct kvm73_vm **out)
+{
+	struct kvm73_init_vm u;
+	unsigned long long hw = ~0ULL;
+	struct kvm73_vm *vm = kvm73_vm_create();
+	CHECK(vm != NULL);
+	uapi_host(&u);
+	CHECK_EQ(kvm73_init_vm(vm, &u, &hw), 0);
+	CHECK_EQ(hw, 0);
+	CHECK_EQ(kvm73_state(vm), KVM73_TD_INITIALIZED);
+	*out = vm;
+	return 0;
+}
+
+/* A runnable TD: vCPU 0 on LP 0, vCPU 1 on the last package's first LP,
+ * one measured page at GPA 0, finalized. */
+static int td_build_runnable(struct kvm73_vm **out)
+{
+	uint8_t src[4096];
+	unsigned long long hw;
+	struct kvm73_vm *vm;
+	if (td_create(&vm))
+		return 1;
+	CHECK_EQ(kvm73_create_vcpu(vm, 0), 0);
+	CHECK_EQ(kvm73_create_vcpu(vm, (int)other_pkg_lp()), 1);
+	CHECK_EQ(kvm73_init_vcpu(vm, 0, 0), 0);
+	CHECK_EQ(kvm73_init_vcpu(vm, 1, 0), 0);
+	fill(src, 1);
+	CHECK_EQ(kvm73_init_mem_region(vm, 0, 0, src, 1), 0);
+	CHECK_EQ(kvm73_finalize(vm, &hw), 0);
+	CHECK_EQ(hw, 0);
+	*out = vm;
+	return 0;
+}
+
+/* The allocator hands out the lowest free KeyID: take KeyIDs until hkid
+ * comes (free) or a higher one does (allocated), then give them back. */
+static int keyid_is_free(int hkid)
+{
+	int got[64], n = 0, found = 0;
+	while (n < 64) {
+		int k = tdx_guest_keyid_alloc();
+		if (k < 0)
+			break;
+		got[n++] = k;
+		if (k >= hkid) {
+			found = k == hkid;
+			break;
+		}
+	}
+	while (n)
+		tdx_guest_keyid_free((unsigned)got[--n]);
+	return found;
+}
+
+/* After kvm73_destroy(): every page the TD had is PT_NDA again, no kernel
+ * page is left, the KeyID is back in the pool. */
+static int td_gone(struct kvm73_vm *vm, const struct kvm73_page *pg, unsigned n, int hkid)
+{
+	for (unsigned i = 0; i < n; i++)
+		CHECK_EQ(rdmd_type(pg[i].pa, NULL), PT_NDA, "page %u (kind %d) 0x%llx", i, pg[i].kind,
+			 (unsigned long long)pg[i].pa);
+	CHECK_EQ(kvm73_hkid(vm), -1);
+	CHECK_EQ(pages_of(vm, NULL), 0);
+	kvm73_vm_free(vm);
+	CHECK(keyid_is_free(hkid), "KeyID %d is back in the pool", hkid);
+	return 0;
+}
+
+static int td_lifecycle_kvm_order(void)
+{
+	int ret;
+	tdxsim *s = boot(NULL, &ret);
+	CHECK_EQ(ret, 0);
+	struct kglue_sysinfo si;
+	CHECK_EQ(kglue_sysinfo(&si), 0);
+	const unsigned tdcs_n = si.tdcs_base_size / 4096, tdcx_n = si.tdvps_base_size / 4096 - 1;
+	const uint64_t shift = kh_info.keyid_shift;
+	unsigned long live0 = kshim_rt_live_allocs(-1);
+	struct kvm73_page pg[MAX_TD_PAGES];
+	const struct kh_event *e;
+	unsigned long long hw;
+	size_t cur;
+	unsigned n;
+
+	/* KVM_TDX_INIT_VM: CREATE, KEY.CONFIG per package, ADDCX, INIT, RD x2. */
+	kh_rec_reset();
+	struct kvm73_vm *vm;
+	if (td_create(&vm))
+		return 1;
+	const int hkid = kvm73_hkid(vm);
+	CHECK_EQ(hkid, kh_info.first_tdx_keyid + 1);
+	n = pages_of(vm, pg);
+	CHECK_EQ(n, 1 + tdcs_n);
+	const uint64_t tdr = page_pa(pg, n, KVM73_PG_TDR, 0);
+	cur = 0;
+	CHECK((e = ev_take(&cur, TDH_MNG_CREATE)));
+	CHECK_EQ(e->status, 0);
+	CHECK_EQ(e->lp, 0);
+	CHECK_EQ(e->in.rcx, tdr);
+	CHECK_EQ(e->in.rdx, hkid);
+	for (unsigned p = 0; p < kh_info.packages; p++) {
+		CHECK((e = ev_take(&cur, TDH_MNG_KEY_CONFIG)));
+		CHECK_EQ(e->status, 0);
+		CHECK_EQ(e->lp, first_lp_of(p));
+		CHECK_EQ(e->in.rcx, tdr);
+	}
+	for (unsigned i = 0; i < tdcs_n; i++) {
+		CHECK((e = ev_take(&cur, TDH_MNG_ADDCX)));
+		CHECK_EQ(e->status, 0);
+		CHECK_EQ(e->in.rcx, page_pa(pg, n, KVM73_PG_TDCS, (int)i));
+		CHECK_EQ(e->in.rdx, tdr);
+	}
+	CHECK((e = ev_take(&cur, TDH_MNG_INIT)));
+	CHECK_EQ(e->status, 0);
+	CHECK_EQ(e->in.rcx, tdr);
+	CHECK_EQ(e->in.rdx & 1023, 0);
+	CHECK_EQ(e->out.rcx, 0);
+	CHECK((e = ev_take(&cur, TDH_MNG_RD)));
+	CHECK_EQ(e->status, 0);
+	CHECK_EQ(e->in.rdx, TDCS_TSC_OFFSET_ID);
+	CHECK_EQ(e->out.r8, kvm73_tsc_offset(vm));
+	CHECK((e = ev_take(&cur, TDH_MNG_RD)));
+	CHECK_EQ(e->status, 0);
+	CHECK_EQ(e->in.rdx, TDCS_TSC_MULTIPLIER_ID);
+	CHECK_EQ(e->out.r8, kvm73_tsc_multiplier(vm));
+	CHECK_EQ(cur, kh_nev);
+	/* Virtual TSC at the native frequency: multiplier 1.0 (2^48), and a
+	 * virtual TSC that started from 0 at MNG.INIT on LP 0. */
+	CHECK_EQ(kvm73_tsc_multiplier(vm), 1ULL << 48);
+	uint64_t lp0_cycles = 0;
+	CHECK_EQ(tdxsim_lp_cycles(s, 0, &lp0_cycles), TDXSIM_OK);
+	CHECK(kvm73_tsc_offset(vm) != 0 && -kvm73_tsc_offset(vm) <= lp0_cycles);
+
+	/* TD_PARAMS as setup_tdparams() built them. */
+	struct kvm73_tdparams tp;
+	struct kvm73_caps caps;
+	kvm73_tdparams(vm, &tp);
+	kvm73_caps(&caps);
+	CHECK_EQ(caps.supported_attrs, (1ULL << 28) & si.attributes_fixed0);
+	CHECK_EQ(tp.attributes, caps.supported_attrs | si.attributes_fixed1);
+	CHECK_EQ(tp.xfam, (0xE7ULL & si.xfam_fixed0) | si.xfam_fixed1);
+	CHECK_EQ(tp.max_vcpus, kh_info.n_lps);
+	CHECK_EQ(tp.eptp_controls, 0x1E);
+	CHECK_EQ(tp.config_flags, 1ULL << 2);
+	CHECK_EQ(tp.tsc_frequency, kh_info.platform->tsc_mhz / 25);
+	CHECK_EQ(tp.ncpuid, si.num_cpuid_config);
+	for (unsigned i = 0; i < si.num_cpuid_config; i++) {
+		uint32_t leaf = (uint32_t)si.cpuid_config_leaves[i];
+		uint32_t sub = (uint32_t)(si.cpuid_config_leaves[i] >> 32);
+		uint32_t want[4] = {
+			(uint32_t)si.cpuid_config_values[i][0], (uint32_t)(si.cpuid_config_values[i][0] >> 32),
+			(uint32_t)si.cpuid_config_values[i][1], (uint32_t)(si.cpuid_config_values[i][1] >> 32),
+		};
+		if (leaf == 1)
+			want[0] = platform_fms();
+		if (leaf == 7 && sub == 0) {
+			want[1] &= ~((1u << 4) | (1u << 11));   /* no TSX */
+			want[2] &= ~(1u << 5);                  /* no WAITPKG */
+		}
+		if (leaf == 0x80000008)
+			want[0] = kh_info.platform->max_pa & 0xFF;   /* GPAW bits cleared */
+		for (unsigned r = 0; r < 4; r++)
+			CHECK_EQ(tp.cpuid[i][r], want[r], "CPUID 0x%x.%x reg %u", leaf, sub, r);
+	}
+	CHECK_EQ(rdmd_type(tdr, NULL), PT_TDR);
+	for (unsigned i = 0; i < tdcs_n; i++) {
+		uint64_t owner;
+		CHECK_EQ(rdmd_type(page_pa(pg, n, KVM73_PG_TDCS, (int)i), &owner), PT_TDCX);
+		CHECK_EQ(owner, tdr);
+	}
+
+	/* KVM_TDX_INIT_VCPU for vCPU 0 on LP 0 and vCPU 1 on another package. */
+	const unsigned vlp[2] = { 0, other_pkg_lp() };
+	const uint64_t vrcx[2] = { 0xC0DE0000ULL, 0xC0DE0001ULL };
+	kh_rec_reset();
+	for (int v = 0; v < 2; v++)
+		CHECK_EQ(kvm73_create_vcpu(vm, (int)vlp[v]), v);
+	for (int v = 0; v < 2; v++)
+		CHECK_EQ(kvm73_init_vcpu(vm, v, vrcx[v]), 0);
+	n = pages_of(vm, pg);
+	CHECK_EQ(n, 1 + tdcs_n + 2 * (1 + tdcx_n));
+	cur = 0;
+	for (int v = 0; v < 2; v++) {
+		uint64_t tdvpr = page_pa(pg, n, KVM73_PG_TDVPR, v);
+		CHECK_EQ(kvm73_vcpu_cpu(vm, v), (int)vlp[v]);
+		CHECK((e = ev_take(&cur, TDH_VP_CREATE)));
+		CHECK_EQ(e->status, 0);
+		CHECK_EQ(e->lp, vlp[v]);
+		CHECK_EQ(e->in.rcx, tdvpr);
+		CHECK_EQ(e->in.rdx, tdr);
+		for (unsigned j = 0; j < tdcx_n; j++) {
+			CHECK((e = ev_take(&cur, TDH_VP_ADDCX)));
+			CHECK_EQ(e->status, 0);
+			CHECK_EQ(e->in.rcx, nth_pa(pg, n, KVM73_PG_TDCX, (unsigned)v * tdcx_n + j));
+			CHECK_EQ(e->in.rdx, tdvpr);
+		}
+		CHECK((e = ev_take(&cur, TDH_VP_INIT)));
+		CHECK_EQ(e->status, 0);
+		CHECK_EQ(e->rax, TDH_VP_INIT | (1ULL << 16));  /* version 1: R8 = x2APIC id */
+		CHECK_EQ(e->lp, vlp[v]);
+		CHECK_EQ(e->in.rcx, tdvpr);
+		CHECK_EQ(e->in.rdx, vrcx[v]);
+		CHECK_EQ(e->in.r8, v);
+		const uint64_t wr[3][3] = {
+			{ 0x0002, 0xF2, 0xFFFF },                                  /* POSTED_INTR_NV */
+			{ 0x2016, kvm73_pi_desc_pa(vm, v), ~0ULL },                /* POSTED_INTR_DESC_ADDR */
+			{ 0x4000, 0x80, 0x80 },                                    /* PIN_BASED |= posted */
+		};
+		for (int w = 0; w < 3; w++) {
+			CHECK((e = ev_take(&cur, TDH_VP_WR)));
+			CHECK_EQ(e->status, 0, "VP.WR 0x%llx", (unsigned long long)wr[w][0]);
+			CHECK_EQ(e->lp, vlp[v]);
+			CHECK_EQ(e->in.rcx, tdvpr);
+			CHECK_EQ(e->in.rdx, wr[w][0]);
+			CHECK_EQ(e->in.r8, wr[w][1]);
+			CHECK_EQ(e->in.r9, wr[w][2]);
+		}
+		CHECK_EQ(rdmd_type(tdvpr, NULL), PT_TDVPR);
+	}
+	CHECK_EQ(cur, kh_nev);
+
+	/* KVM_TDX_INIT_MEM_REGION: S-EPT top-down, PAGE.ADD, 16 x MR.EXTEND. */
+	const struct { uint64_t gpa; int measure; } img[3] = { { 0, 1 }, { 0x1000, 1 }, { 0x200000, 0 } };
+	kh_rec_reset();
+	for (unsigned i = 0; i < 3; i++) {
+		uint8_t src[4096];
+		fill(src, 10 + i);
+		CHECK_EQ(kvm73_init_mem_region(vm, 0, img[i].gpa, src, img[i].measure), 0);
+	}
+	n = pages_of(vm, pg);
+	cur = 0;
+	for (unsigned i = 0; i < 3; i++) {
+		const uint64_t gpa = img[i].gpa;
+		/* The tables this GPA still lacked, PML4 entry first. */
+		for (int lvl = SEPT_ROOT_LEVEL; lvl > 1; lvl--) {
+			uint64_t span = 4096ULL << (9 * (lvl - 1)), base = gpa & ~(span - 1);
+			if (i && (img[i - 1].gpa & ~(span - 1)) == base)
+				continue;
+			CHECK((e = ev_take(&cur, TDH_MEM_SEPT_ADD)));
+			CHECK_EQ(e->status, 0);
+			CHECK_EQ(e->in.rcx, base | (uint64_t)(lvl - 1));
+			CHECK_EQ(e->in.rdx, tdr);
+			CHECK_EQ(e->in.r8, sept_pa(pg, n, base, lvl));
+		}
+		CHECK((e = ev_take(&cur, TDH_MEM_PAGE_ADD)));
+		CHECK_EQ(e->status, 0);
+		CHECK_EQ(e->in.rcx, gpa);
+		CHECK_EQ(e->in.rdx, tdr);
+		CHECK_EQ(e->in.r8, private_pa(pg, n, gpa));
+		CHECK(e->in.r9 != 0 && e->in.r9 != e->in.r8);
+		for (unsigned k = 0; img[i].measure && k < 16; k++) {
+			CHECK((e = ev_take(&cur, TDH_MR_EXTEND)));
+			CHECK_EQ(e->status, 0);
+			CHECK_EQ(e->in.rcx, gpa + 256 * k);
+			CHECK_EQ(e->in.rdx, tdr);
+		}
+		CHECK(td_page_is(private_pa(pg, n, gpa), hkid, 10 + i), "GPA 0x%llx holds its source",
+		      (unsigned long long)gpa);
+	}
+	CHECK_EQ(cur, kh_nev);
+	CHECK_EQ(kvm73_finalize(vm, &hw), 0);
+	CHECK_EQ(hw, 0);
+	CHECK((e = ev_take(&cur, TDH_MR_FINALIZE)));
+	CHECK_EQ(e->status, 0);
+	CHECK_EQ(kvm73_state(vm), KVM73_TD_RUNNABLE);
+
+	/* Private faults after finalize: S-EPT as needed, then PAGE.AUG. */
+	const struct { uint64_t gpa; int vcpu, new_tables; } aug[3] = {
+		{ 0x3000, 1, 0 }, { 0x400000, 0, 1 }, { 0x40000000, 1, 2 },
+	};
+	kh_rec_reset();
+	for (unsigned i = 0; i < 3; i++) {
+		int tries = 0;
+		CHECK_EQ(kvm73_fault_private(vm, aug[i].vcpu, aug[i].gpa, &tries), 0);
+		CHECK_EQ(tries, 1);
+	}
+	n = pages_of(vm, pg);
+	cur = 0;
+	for (unsigned i = 0; i < 3; i++) {
+		for (int t = 0; t < aug[i].new_tables; t++) {
+			int lvl = 1 + aug[i].new_tables - t;
+			uint64_t span = 4096ULL << (9 * (lvl - 1)), base = aug[i].gpa & ~(span - 1);
+			CHECK((e = ev_take(&cur, TDH_MEM_SEPT_ADD)));
+			CHECK_EQ(e->status, 0);
+			CHECK_EQ(e->lp, vlp[aug[i].vcpu]);
+			CHECK_EQ(e->in.rcx, base | (uint64_t)(lvl - 1));
+			CHECK_EQ(e->in.r8, sept_pa(pg, n, base, lvl));
+		}
+		CHECK((e = ev_take(&cur, TDH_MEM_PAGE_AUG)));
+		CHECK_EQ(e->status, 0);
+		CHECK_EQ(e->lp, vlp[aug[i].vcpu]);
+		CHECK_EQ(e->in.rcx, aug[i].gpa);
+		CHECK_EQ(e->in.rdx, tdr);
+		CHECK_EQ(e->in.r8, private_pa(pg, n, aug[i].gpa));
+	}
+	CHECK_EQ(cur, kh_nev);
+	for (unsigned i = 0; i < n; i++) {
+		static const unsigned want[] = {
+			[KVM73_PG_TDR] = PT_TDR, [KVM73_PG_TDCS] = PT_TDCX, [KVM73_PG_TDVPR] = PT_TDVPR,
+			[KVM73_PG_TDCX] = PT_TDCX, [KVM73_PG_SEPT] = PT_EPT, [KVM73_PG_PRIVATE] = PT_REG,
+		};
+		uint64_t owner;
+		CHECK_EQ(rdmd_type(pg[i].pa, &owner), want[pg[i].kind], "page %u kind %d", i, pg[i].kind);
+		if (pg[i].kind != KVM73_PG_TDR)
+			CHECK_EQ(owner, tdr);
+	}
+	CHECK_EQ(n, 1 + tdcs_n + 2 * (1 + tdcx_n) + 7 + 6);
+
+	/* A runtime zap (conversion to shared): BLOCK, TRACK, REMOVE, WBINVD. */
+	const uint64_t zapped = private_pa(pg, n, 0x3000);
+	kh_rec_reset();
+	CHECK_EQ(kvm73_zap(vm, 0x3000), 0);
+	cur = 0;
+	CHECK((e = ev_take(&cur, TDH_MEM_RANGE_BLOCK)));
+	CHECK_EQ(e->status, 0);
+	CHECK_EQ(e->in.rcx, 0x3000);
+	CHECK_EQ(e->in.rdx, tdr);
+	CHECK((e = ev_take(&cur, TDH_MEM_TRACK)));
+	CHECK_EQ(e->status, 0);
+	CHECK_EQ(e->in.rcx, tdr);
+	CHECK((e = ev_take(&cur, TDH_MEM_PAGE_REMOVE)));
+	CHECK_EQ(e->status, 0);
+	CHECK_EQ(e->in.rcx, 0x3000);
+	CHECK((e = ev_take(&cur, TDH_PHYMEM_PAGE_WBINVD)));
+	CHECK_EQ(e->status, 0);
+	CHECK_EQ(e->in.rcx, zapped | ((uint64_t)hkid << shift));
+	CHECK_EQ(cur, kh_nev);
+	CHECK_EQ(kvm73_kicks(vm), 1);
+	CHECK_EQ(rdmd_type(zapped, NULL), PT_NDA);
+	if (pw_mce())
+		CHECK(page_is_zero(zapped));
+
+	/* Destroy. CACHE.WB on package 0 is interrupted three times. */
+	tdxsim_fault f = TDXSIM_FAULT_INIT;
+	f.status = TDX_INTERRUPTED_RESUMABLE;
+	f.leaf = TDH_PHYMEM_CACHE_WB;
+	f.lp = (int)first_lp_of(0);
+	f.nth = 1;
+	f.count = 3;
+	CHECK_EQ(tdxsim_fault_add(s, &f, NULL), TDXSIM_OK, "%s", tdxsim_errmsg(s));
+	n = pages_of(vm, pg);
+	CHECK_EQ(n, 1 + tdcs_n + 2 * (1 + tdcx_n) + 7 + 5);
+	kh_rec_reset();
+	kvm73_destroy(vm);
+	cur = 0;
+	/* guest_memfd release: the remaining private pages, in mapping order. */
+	const uint64_t left[5] = { 0, 0x1000, 0x200000, 0x400000, 0x40000000 };
+	for (unsigned i = 0; i < 5; i++) {
+		CHECK((e = ev_take(&cur, TDH_MEM_RANGE_BLOCK)));
+		CHECK_EQ(e->status, 0);
+		CHECK_EQ(e->in.rcx, left[i]);
+		CHECK((e = ev_take(&cur, TDH_MEM_TRACK)));
+		CHECK_EQ(e->status, 0);
+		CHECK((e = ev_take(&cur, TDH_MEM_PAGE_REMOVE)));
+		CHECK_EQ(e->status, 0);
+		CHECK_EQ(e->in.rcx, left[i]);
+		CHECK((e = ev_take(&cur, TDH_PHYMEM_PAGE_WBINVD)));
+		CHECK_EQ(e->status, 0);
+		CHECK_EQ(e->in.rcx, private_pa(pg, n, left[i]) | ((uint64_t)hkid << shift));
+	}
+	/* HKID release: VP.FLUSH on each vCPU's LP, VPFLUSHDONE, CACHE.WB per
+	 * package (resumed while interrupted), KEY.FREEID. */
+	for (int v = 0; v < 2; v++) {
+		CHECK((e = ev_take(&cur, TDH_VP_FLUSH)));
+		CHECK_EQ(e->status, 0);
+		CHECK_EQ(e->lp, vlp[v]);
+		CHECK_EQ(e->in.rcx, page_pa(pg, n, KVM73_PG_TDVPR, v));
+	}
+	CHECK((e = ev_take(&cur, TDH_MNG_VPFLUSHDONE)));
+	CHECK_EQ(e->status, 0);
+	CHECK_EQ(e->in.rcx, tdr);
+	for (unsigned p = 0; p < kh_info.packages; p++) {
+		unsigned calls = p == 0 ? 4 : 1;
+		for (unsigned k = 0; k < calls; k++) {
+			CHECK((e = ev_take(&cur, TDH_PHYMEM_CACHE_WB)));
+			CHECK_EQ(e->lp, first_lp_of(p));
+			CHECK_EQ(e->in.rcx, k ? 1 : 0);
+			CHECK_EQ(e->status, k + 1 < calls ? TDX_INTERRUPTED_RESUMABLE : 0);
+		}
+	}
+	CHECK((e = ev_take(&cur, TDH_MNG_KEY_FREEID)));
+	CHECK_EQ(e->status, 0);
+	CHECK_EQ(e->in.rcx, tdr);
+	/* Reclaim: each vCPU's TDCX then TDVPR, the S-EPT bottom-up, TDCS, TDR. */
+	struct want_reclaim { uint64_t pa; unsigned type; } order[MAX_TD_PAGES];
+	unsigned no = 0;
+	for (int v = 0; v < 2; v++) {
+		for (unsigned j = 0; j < tdcx_n; j++)
+			order[no++] = (struct want_reclaim){ nth_pa(pg, n, KVM73_PG_TDCX, (unsigned)v * tdcx_n + j), PT_TDCX };
+		order[no++] = (struct want_reclaim){ page_pa(pg, n, KVM73_PG_TDVPR, v), PT_TDVPR };
+	}
+	for (unsigned k = 7; k-- > 0;)
+		order[no++] = (struct want_reclaim){ nth_pa(pg, n, KVM73_PG_SEPT, k), PT_EPT };
+	for (unsigned i = 0; i < tdcs_n; i++)
+		order[no++] = (struct want_reclaim){ page_pa(pg, n, KVM73_PG_TDCS, (int)i), PT_TDCX };
+	order[no++] = (struct want_reclaim){ tdr, PT_TDR };
+	for (unsigned i = 0; i < no; i++) {
+		CHECK((e = ev_take(&cur, TDH_PHYMEM_PAGE_RECLAIM)));
+		CHECK_EQ(e->status, 0, "reclaim %u", i);
+		CHECK_EQ(e->in.rcx, order[i].pa, "reclaim %u", i);
+		CHECK_EQ(e->out.rcx, order[i].type, "reclaim %u", i);
+		CHECK_EQ(e->out.rdx, order[i].type == PT_TDR ? 0 : tdr, "reclaim %u", i);
+		CHECK_EQ(e->out.r8, 0);
+	}
+	CHECK((e = ev_take(&cur, TDH_PHYMEM_PAGE_WBINVD)));
+	CHECK_EQ(e->status, 0);
+	CHECK_EQ(e->in.rcx, tdr | ((uint64_t)tdxsim_global_keyid(s) << shift));
+	CHECK_EQ(cur, kh_nev);
+	for (unsigned i = 0; pw_mce() && i < n; i++)
+		CHECK(page_is_zero(pg[i].pa), "page %u cleared by the PW_MCE quirk", i);
+	CHECK(!kvm73_bugged(vm));
+	if (td_gone(vm, pg, n, hkid))
+		return 1;
+	CHECK_EQ(kshim_rt_live_allocs(KSHIM_PAGE), 0);
+	CHECK_EQ(kshim_rt_live_allocs(-1), live0);
+	CHECK_EQ(kshim_rt_warn_count(), 0);
+	return 0;
+}
+
+/* A contended PAGE.AUG: KVM returns -EBUSY, the fault is taken again. */
+static int td_aug_operand_busy_retried(void)
+{
+	int ret;
+	tdxsim *s = boot(NULL, &ret);
+	CHECK_EQ(ret, 0);
+	struct kvm73_vm *vm;
+	if (td_build_runnable(&vm))
+		return 1;
+	struct kvm73_page pg[MAX_TD_PAGES];
+	tdxsim_fault f = TDXSIM_FAULT_INIT;
+	f.status = TDX_OPERAND_BUSY;
+	f.leaf = TDH_MEM_PAGE_AUG;
+	f.nth = 1;
+	f.count = 1;
+	CHECK_EQ(tdxsim_fault_add(s, &f, NULL), TDXSIM_OK, "%s", tdxsim_errmsg(s));
+	kh_rec_reset();
+	int tries = 0;
+	CHECK_EQ(kvm73_fault_private(vm, 1, 0x5000, &tries), 0);
+	CHECK_EQ(tries, 2);
+	unsigned n = pages_of(vm, pg);
+	size_t cur = 0;
+	const struct kh_event *e;
+	CHECK((e = ev_take(&cur, TDH_MEM_PAGE_AUG)));
+	/* The first lock the module takes: the TDR, explicit in RDX. */
+	CHECK_EQ(e->status, TDX_OPERAND_BUSY | TDX_OPERAND_ID_RDX);
+	CHECK_EQ(e->out.rcx, 0);
+	CHECK_EQ(e->out.rdx, 0);
+	CHECK((e = ev_take(&cur, TDH_MEM_PAGE_AUG)));
+	CHECK_EQ(e->status, 0);
+	CHECK_EQ(e->in.rcx, 0x5000);
+	CHECK_EQ(e->in.r8, kh_ev[0].in.r8, "the retry maps the same guest_memfd page");
+	CHECK_EQ(cur, kh_nev);
+	CHECK_EQ(rdmd_type(private_pa(pg, n, 0x5000), NULL), PT_REG);
+	CHECK(!kvm73_bugged(vm));
+	int hkid = kvm73_hkid(vm);
+	n = pages_of(vm, pg);
+	kvm73_destroy(vm);
+	if (td_gone(vm, pg, n, hkid))
+		return 1;
+	CHECK_EQ(kshim_rt_warn_count(), 0);
+	return 0;
+}
+
+/* A contended RANGE.BLOCK: KVM kicks the vCPUs out and retries once; a
+ * second BUSY is a KVM bug (one WARN, VM dead, the page stays mapped). */
+static int td_block_operand_busy_retried(void)
+{
+	int ret;
+	tdxsim *s = boot(NULL, &ret);
+	CHECK_EQ(ret, 0);
+	struct kvm73_vm *vm;
+	if (td_build_runnable(&vm))
+		return 1;
+	int tries;
+	CHECK_EQ(kvm73_fault_private(vm, 0, 0x6000, &tries), 0);
+	struct kvm73_page pg[MAX_TD_PAGES];
+	unsigned n = pages_of(vm, pg);
+	const uint64_t pa0 = private_pa(pg, n, 0), pa6 = private_pa(pg, n, 0x6000);
+	const struct kh_event *e;
+	size_t cur;
+
+	tdxsim_fault f = TDXSIM_FAULT_INIT;
+	f.status = TDX_OPERAND_BUSY;
+	f.leaf = TDH_MEM_RANGE_BLOCK;
+	f.nth = 1;
+	f.count = 1;
+	CHECK_EQ(tdxsim_fault_add(s, &f, NULL), TDXSIM_OK, "%s", tdxsim_errmsg(s));
+	kh_rec_reset();
+	CHECK_EQ(kvm73_zap(vm, 0), 0);
+	cur = 0;
+	CHECK((e = ev_take(&cur, TDH_MEM_RANGE_BLOCK)));
+	CHECK_EQ(e->status, TDX_OPERAND_BUSY | TDX_OPERAND_ID_RDX);
+	CHECK((e = ev_take(&cur, TDH_MEM_RANGE_BLOCK)));
+	CHECK_EQ(e->status, 0);
+	CHECK((e = ev_take(&cur, TDH_MEM_TRACK)));
+	CHECK_EQ(e->status, 0);
+	CHECK((e = ev_take(&cur, TDH_MEM_PAGE_REMOVE)));
+	CHECK_EQ(e->status, 0);
+	CHECK((e = ev_take(&cur, TDH_PHYMEM_PAGE_WBINVD)));
+	CHECK_EQ(e->status, 0);
+	CHECK_EQ(cur, kh_nev);
+	CHECK_EQ(kvm73_kicks(vm), 2);          /* the retry's and the tracking's */
+	CHECK_EQ(rdmd_type(pa0, NULL), PT_NDA);
+	CHECK(!kvm73_bugged(vm));
+	CHECK_EQ(kshim_rt_warn_count(), 0);
+
+	/* Busy twice: the retry fails too. */
+	f.count = 2;
+	CHECK_EQ(tdxsim_fault_add(s, &f, NULL), TDXSIM_OK, "%s", tdxsim_errmsg(s));
+	kh_rec_reset();
+	CHECK_EQ(kvm73_zap(vm, 0x6000), -EIO);
+	cur = 0;
+	for (int k = 0; k < 2; k++) {
+		CHECK((e = ev_take(&cur, TDH_MEM_RANGE_BLOCK)));
+		CHECK_EQ(e->status, TDX_OPERAND_BUSY | TDX_OPERAND_ID_RDX);
+	}
+	CHECK_EQ(cur, kh_nev);
+	CHECK(kvm73_bugged(vm));
+	CHECK_EQ(kshim_rt_warn_count(), 1);
+	CHECK(kshim_rt_log_has("TDH.MEM.RANGE.BLOCK failed: 0x8000020000000002"));
+	CHECK_EQ(rdmd_type(pa6, NULL), PT_REG);
+	/* The teardown still reclaims everything (the block now goes through). */
+	int hkid = kvm73_hkid(vm);
+	n = pages_of(vm, pg);
+	kvm73_destroy(vm);
+	if (td_gone(vm, pg, n, hkid))
+		return 1;
+	CHECK_EQ(kshim_rt_warn_count(), 1);
+	return 0;
+}
+
+/* KVM's idea of where vCPU 1 is loaded is stale: its VP.FLUSH goes to the
+ * wrong CPU (VCPU_NOT_ASSOCIATED, tolerated), VPFLUSHDONE answers
+ * FLUSHVP_NOT_DONE and KVM gives up: the KeyID and every page leak. */
+static int td_vpflushdone_not_done_leaks(void)
+{
+	int ret;
+	boot(NULL, &ret);
+	CHECK_EQ(ret, 0);
+	struct kvm73_vm *vm;
+	if (td_build_runnable(&vm))
+		return 1;
+	const int hkid = kvm73_hkid(vm);
+	struct kvm73_page pg[MAX_TD_PAGES];
+	unsigned n = pages_of(vm, pg);
+	const uint64_t tdr = page_pa(pg, n, KVM73_PG_TDR, 0);
+	const unsigned stale = other_pkg_lp() + 1;
+	kvm73_vcpu_set_cpu(vm, 1, (int)stale);
+	kh_rec_reset();
+	kvm73_destroy(vm);
+	size_t cur = 0;
+	const struct kh_event *e;
+	CHECK((e = ev_take(&cur, TDH_MEM_RANGE_BLOCK)));
+	CHECK((e = ev_take(&cur, TDH_MEM_TRACK)));
+	CHECK((e = ev_take(&cur, TDH_MEM_PAGE_REMOVE)));
+	CHECK((e = ev_take(&cur, TDH_PHYMEM_PAGE_WBINVD)));
+	CHECK_EQ(e->status, 0);
+	CHECK((e = ev_take(&cur, TDH_VP_FLUSH)));
+	CHECK_EQ(e->lp, 0);
+	CHECK_EQ(e->status, 0);
+	CHECK((e = ev_take(&cur, TDH_VP_FLUSH)));
+	CHECK_EQ(e->lp, stale);
+	CHECK_EQ(e->status, TDX_VCPU_NOT_ASSOCIATED);
+	CHECK((e = ev_take(&cur, TDH_MNG_VPFLUSHDONE)));
+	CHECK_EQ(e->status, TDX_FLUSHVP_NOT_DONE);
+	CHECK_EQ(cur, kh_nev, "no CACHE.WB, KEY.FREEID or RECLAIM after FLUSHVP_NOT_DONE");
+	CHECK_EQ(kvm73_hkid(vm), hkid);
+	/* KVM is quiet about the leak itself; freeing the S-EPT with the HKID
+	 * still assigned is its one KVM_BUG_ON. */
+	CHECK(kvm73_bugged(vm));
+	CHECK_EQ(kshim_rt_warn_count(), 1);
+	CHECK(!kshim_rt_log_has("VPFLUSHDONE failed"));
+	/* Everything but the zapped private page is still the TD's. */
+	unsigned n2 = pages_of(vm, pg);
+	CHECK_EQ(n2, n - 1);
+	for (unsigned i = 0; i < n2; i++)
+		CHECK(rdmd_type(pg[i].pa, NULL) != PT_NDA, "page %u kind %d", i, pg[i].kind);
+	/* ... and the module will not let them go: the TD keeps its keys. */
+	unsigned long long out[3];
+	CHECK_EQ(kvm73_reclaim_pa(page_pa(pg, n2, KVM73_PG_TDCS, 0), out), TDX_LIFECYCLE_STATE_INCORRECT);
+	CHECK_EQ(out[0], PT_TDCX);
+	CHECK_EQ(out[1], tdr);
+	CHECK_EQ(out[2], 0);
+	CHECK_EQ(kvm73_reclaim_pa(tdr, out), TDX_LIFECYCLE_STATE_INCORRECT);
+	CHECK_EQ(out[0], PT_TDR);
+	/* The KeyID stays allocated: the next TD gets the one after it. */
+	int next = tdx_guest_keyid_alloc();
+	CHECK_EQ(next, hkid + 1);
+	tdx_guest_keyid_free((unsigned)next);
+	return 0;
+}
+
+/* Probe inside the teardown: reclaims out of order fail without effect. */
+struct reclaim_probe {
+	uint64_t tdr, tdcs0, tdvpr0, sept0;
+	uint64_t st[5];
+	unsigned long long out[5][3];
+	unsigned calls;
+};
+
+static void reclaim_probe_fn(struct kvm73_vm *vm, int point, void *arg)
+{
+	struct reclaim_probe *p = arg;
+	(void)vm;
+	p->calls |= 1u << point;
+	if (point == KVM73_AFTER_VPFLUSHDONE) {
+		/* Lifecycle BLOCKED: nothing is reclaimable before KEY.FREEID. */
+		p->st[0] = kvm73_reclaim_pa(p->tdcs0, p->out[0]);
+		p->st[1] = kvm73_reclaim_pa(p->tdvpr0, p->out[1]);
+		p->st[2] = kvm73_reclaim_pa(p->sept0, p->out[2]);
+		p->st[3] = kvm73_reclaim_pa(p->tdr, p->out[3]);
+	} else if (point == KVM73_AFTER_FREEID) {
+		/* TEARDOWN: the TDR only after its children. */
+		p->st[4] = kvm73_reclaim_pa(p->tdr, p->out[4]);
+	}
+}
+
+static int td_reclaim_out_of_order(void)
+{
+	int ret;
+	boot(NULL, &ret);
+	CHECK_EQ(ret, 0);
+	struct kvm73_vm *vm;
+	if (td_build_runnable(&vm))
+		return 1;
+	const int hkid = kvm73_hkid(vm);
+	struct kvm73_page pg[MAX_TD_PAGES];
+	unsigned n = pages_of(vm, pg);
+	struct reclaim_probe p = {
+		.tdr = page_pa(pg, n, KVM73_PG_TDR, 0), .tdcs0 = page_pa(pg, n, KVM73_PG_TDCS, 0),
+		.tdvpr0 = page_pa(pg, n, KVM73_PG_TDVPR, 0), .sept0 = nth_pa(pg, n, KVM73_PG_SEPT, 0),
+	};
+	kvm73_set_probe(vm, reclaim_probe_fn, &p);
+	kvm73_destroy(vm);
+	CHECK_EQ(p.calls, 3);
+	const unsigned types[4] = { PT_TDCX, PT_TDVPR, PT_EPT, PT_TDR };
+	for (int i = 0; i < 4; i++) {
+		CHECK_EQ(p.st[i], TDX_LIFECYCLE_STATE_INCORRECT, "probe %d", i);
+		CHECK_EQ(p.out[i][0], types[i], "probe %d", i);
+		CHECK_EQ(p.out[i][1], i == 3 ? 0 : p.tdr, "probe %d", i);
+		CHECK_EQ(p.out[i][2], 0);
+	}
+	CHECK_EQ(p.st[4], TDX_TD_ASSOCIATED_PAGES_EXIST);
+	CHECK_EQ(p.out[4][0], PT_TDR);
+	CHECK_EQ(p.out[4][1], 0);
+	/* KVM's own teardown then goes through untouched. */
+	CHECK(!kvm73_bugged(vm));
+	for (size_t i = 0; i < kh_nev; i++)
+		if (kh_ev[i].leaf == TDH_PHYMEM_PAGE_RECLAIM && kh_ev[i].status)
+			CHECK(kh_ev[i].status == TDX_LIFECYCLE_STATE_INCORRECT ||
+			      kh_ev[i].status == TDX_TD_ASSOCIATED_PAGES_EXIST);
+	CHECK_EQ(kh_ev[kh_last(TDH_PHYMEM_PAGE_RECLAIM)].in.rcx, p.tdr);
+	CHECK_EQ(kh_ev[kh_last(TDH_PHYMEM_PAGE_RECLAIM)].status, 0);
+	if (td_gone(vm, pg, n, hkid))
+		return 1;
+	CHECK_EQ(kshim_rt_warn_count(), 0);
+	return 0;
+}
+
+/* RND_NO_ENTROPY from TDH.MNG.CREATE: 7.3's tdh_mng_create() goes through
+ * seamcall() = sc_retry(), which tries up to 10 times. */
+static int td_create_entropy(unsigned failures)
+{
+	int ret;
+	tdxsim *s = boot(NULL, &ret);
+	CHECK_EQ(ret, 0);
+	tdxsim_fault f = TDXSIM_FAULT_INIT;
+	f.status = TDX_RND_NO_ENTROPY;
+	f.leaf = TDH_MNG_CREATE;
+	f.nth = 1;
+	f.count = failures;
+	CHECK_EQ(tdxsim_fault_add(s, &f, NULL), TDXSIM_OK, "%s", tdxsim_errmsg(s));
+	struct kvm73_vm *vm = kvm73_vm_create();
+	CHECK(vm != NULL);
+	struct kvm73_init_vm u;
+	uapi_host(&u);
+	unsigned long long hw = ~0ULL;
+	kh_rec_reset();
+	ret = kvm73_init_vm(vm, &u, &hw);
+	unsigned creates = failures < 10 ? failures + 1 : 10;
+	CHECK_EQ(kh_count(TDH_MNG_CREATE), creates);
+	for (unsigned i = 0; i < creates; i++) {
+		CHECK_EQ(kh_ev[i].leaf, TDH_MNG_CREATE);
+		CHECK_EQ(kh_ev[i].status, i < failures ? TDX_RND_NO_ENTROPY : 0, "call %u", i);
+		CHECK_EQ(kh_ev[i].in.rcx, kh_ev[0].in.rcx);
+	}
+	const uint64_t tdr = kh_ev[0].in.rcx;
+	if (failures >= 10) {
+		/* KVM: -EAGAIN, everything undone, no WARN, no status for user space. */
+		CHECK_EQ(ret, -EAGAIN);
+		CHECK_EQ(hw, 0);
+		CHECK_EQ(kh_nev, 10);
+		CHECK_EQ(kvm73_hkid(vm), -1);
+		CHECK_EQ(kvm73_state(vm), KVM73_TD_UNINITIALIZED);
+		CHECK_EQ(pages_of(vm, NULL), 0);
+		CHECK_EQ(kshim_rt_live_allocs(KSHIM_PAGE), 0);
+		CHECK_EQ(rdmd_type(tdr, NULL), PT_NDA);
+		CHECK_EQ(kshim_rt_warn_count(), 0);
+		CHECK(!kvm73_bugged(vm));
+		/* User space tries again; the module has entropy now. */
+		kh_rec_reset();
+		ret = kvm73_init_vm(vm, &u, &hw);
+		CHECK_EQ(kh_count(TDH_MNG_CREATE), 1);
+		CHECK_EQ(kh_ev[0].status, 0);
+	}
+	CHECK_EQ(ret, 0);
+	CHECK_EQ(hw, 0);
+	const int hkid = kvm73_hkid(vm);
+	CHECK_EQ(hkid, kh_info.first_tdx_keyid + 1);
+	CHECK_EQ(kh_count(TDH_MNG_KEY_CONFIG), kh_info.packages);
+	CHECK_EQ(kvm73_state(vm), KVM73_TD_INITIALIZED);
+	struct kvm73_page pg[MAX_TD_PAGES];
+	unsigned n = pages_of(vm, pg);
+	CHECK_EQ(rdmd_type(page_pa(pg, n, KVM73_PG_TDR, 0), NULL), PT_TDR);
+	kvm73_destroy(vm);
+	if (td_gone(vm, pg, n, hkid))
+		return 1;
+	CHECK_EQ(kshim_rt_warn_count(), 0);
+	return 0;
+}
+static int td_create_entropy_retried(void) { return td_create_entropy(9); }
+static int td_create_entropy_exhausted(void) { return td_create_entropy(10); }
+
+/* Two TDs on different KeyIDs, their calls interleaved; one vCPU moves to
+ * another CPU on the way; the first TD goes while the second keeps running. */
+static int two_tds_interleaved(void)
+{
+	int ret;
+	boot(NULL, &ret);
+	CHECK_EQ(ret, 0);
+	const uint64_t shift = kh_info.keyid_shift;
+	struct kvm73_vm *vm[2];
+	struct kvm73_init_vm u;
+	unsigned long long hw;
+	uapi_host(&u);
+	for (int t = 0; t < 2; t++) {
+		vm[t] = kvm73_vm_create();
+		CHECK(vm[t] != NULL);
+	}
+	for (int t = 0; t < 2; t++)
+		CHECK_EQ(kvm73_init_vm(vm[t], &u, &hw), 0);
+	const int hkid[2] = { kvm73_hkid(vm[0]), kvm73_hkid(vm[1]) };
+	CHECK_EQ(hkid[0], kh_info.first_tdx_keyid + 1);
+	CHECK_EQ(hkid[1], kh_info.first_tdx_keyid + 2);
+	/* vCPU 0 of each TD on LP 1 and LP 2 of package 0. */
+	for (int t = 0; t < 2; t++)
+		CHECK_EQ(kvm73_create_vcpu(vm[t], 1 + t), 0);
+	for (int t = 0; t < 2; t++)
+		CHECK_EQ(kvm73_init_vcpu(vm[t], 0, (unsigned long long)t), 0);
+	uint8_t src[4096];
+	for (unsigned g = 0; g < 2; g++)
+		for (int t = 0; t < 2; t++) {
+			fill(src, 100 + 10 * (unsigned)t + g);
+			if (t == 1 && g == 1) {
+				/* TD 1's vCPU thread moved to LP 3: KVM flushes it
+				 * on LP 2 before loading it there. */
+				kvm73_vcpu_migrate(vm[1], 0, 3);
+				kh_rec_reset();
+			}
+			CHECK_EQ(kvm73_init_mem_region(vm[t], 0, 0x1000ULL * g, src, 1), 0);
+			if (t == 1 && g == 1) {
+				CHECK_EQ(kh_ev[0].leaf, TDH_VP_FLUSH);
+				CHECK_EQ(kh_ev[0].lp, 2);
+				CHECK_EQ(kh_ev[0].status, 0);
+				CHECK_EQ(kh_ev[1].leaf, TDH_MEM_PAGE_ADD);
+				CHECK_EQ(kh_ev[1].lp, 3);
+				CHECK_EQ(kvm73_vcpu_cpu(vm[1], 0), 3);
+			}
+		}
+	CHECK_EQ(kvm73_finalize(vm[1], &hw), 0);
+	CHECK_EQ(kvm73_finalize(vm[0], &hw), 0);
+	int tries;
+	for (int t = 0; t < 2; t++)
+		CHECK_EQ(kvm73_fault_private(vm[t], 0, 0x2000, &tries), 0);
+
+	struct kvm73_page pg[2][MAX_TD_PAGES];
+	unsigned n[2];
+	uint64_t tdr[2];
+	for (int t = 0; t < 2; t++) {
+		n[t] = pages_of(vm[t], pg[t]);
+		tdr[t] = page_pa(pg[t], n[t], KVM73_PG_TDR, 0);
+	}
+	for (int t = 0; t < 2; t++) {
+		for (unsigned i = 0; i < n[t]; i++) {
+			uint64_t owner;
+			CHECK(rdmd_type(pg[t][i].pa, &owner) != PT_NDA);
+			if (pg[t][i].kind != KVM73_PG_TDR)
+				CHECK_EQ(owner, tdr[t], "TD %d page %u", t, i);
+		}
+		for (unsigned g = 0; g < 2; g++) {
+			uint64_t pa = private_pa(pg[t], n[t], 0x1000ULL * g);
+			CHECK(td_page_is(pa, hkid[t], 100 + 10 * (unsigned)t + g), "TD %d GPA 0x%x", t, g * 0x1000);
+			CHECK(!td_page_is(pa, hkid[1 - t], 100 + 10 * (unsigned)t + g),
+			      "TD %d's page read through the other TD's key", t);
+		}
+	}
+	/* TD 1 cannot take TD 0's page: PAGE.AUG checks the page (R8) after the
+	 * (free) S-EPT entry; no S-EPT details come back. */
+	unsigned long long ext[2] = { ~0ULL, ~0ULL };
+	CHECK_EQ(kvm73_raw_page_aug(vm[1], 0x3000, private_pa(pg[0], n[0], 0x1000), ext),
+		 TDX_PAGE_METADATA_INCORRECT | TDX_OPERAND_ID_R8);
+	CHECK_EQ(ext[0], 0);
+	CHECK_EQ(ext[1], 0);
+	CHECK_EQ(rdmd_type(private_pa(pg[0], n[0], 0x1000), NULL), PT_REG);
+
+	/* Zaps interleaved. */
+	kh_rec_reset();
+	CHECK_EQ(kvm73_zap(vm[0], 0x1000), 0);
+	CHECK_EQ(kvm73_zap(vm[1], 0x2000), 0);
+	CHECK_EQ(kh_count(TDH_PHYMEM_PAGE_WBINVD), 2);
+	CHECK_EQ(kh_ev[kh_first(TDH_PHYMEM_PAGE_WBINVD)].in.rcx,
+		 private_pa(pg[0], n[0], 0x1000) | ((uint64_t)hkid[0] << shift));
+	CHECK_EQ(kh_ev[kh_last(TDH_PHYMEM_PAGE_WBINVD)].in.rcx,
+		 private_pa(pg[1], n[1], 0x2000) | ((uint64_t)hkid[1] << shift));
+	for (size_t i = 0; i < kh_nev; i++)
+		CHECK_EQ(kh_ev[i].status, 0);
+
+	/* TD 0 goes; TD 1's vCPU (loaded on LP 3) flushes there and is not
+	 * disturbed. */
+	for (int t = 0; t < 2; t++)
+		n[t] = pages_of(vm[t], pg[t]);
+	kh_rec_reset();
+	kvm73_destroy(vm[0]);
+	CHECK_EQ(kh_count(TDH_VP_FLUSH), 1);
+	CHECK_EQ(kh_ev[kh_first(TDH_VP_FLUSH)].lp, 1);
+	CHECK_EQ(kh_count(TDH_MNG_KEY_FREEID), 1);
+	for (size_t i = 0; i < kh_nev; i++)
+		CHECK_EQ(kh_ev[i].status, 0, "event %zu", i);
+	if (td_gone(vm[0], pg[0], n[0], hkid[0]))
+		return 1;
+	for (unsigned i = 0; i < n[1]; i++)
+		CHECK(rdmd_type(pg[1][i].pa, NULL) != PT_NDA);
+	/* TD 1 still works: a new private page, its image intact. */
+	CHECK_EQ(kvm73_fault_private(vm[1], 0, 0x7000, &tries), 0);
+	CHECK(td_page_is(private_pa(pg[1], n[1], 0), hkid[1], 110));
+	CHECK_EQ(kvm73_hkid(vm[1]), hkid[1]);
+	/* Its teardown: the vCPU loaded on LP 3 is flushed there. */
+	n[1] = pages_of(vm[1], pg[1]);
+	kh_rec_reset();
+	kvm73_destroy(vm[1]);
+	CHECK_EQ(kh_count(TDH_VP_FLUSH), 1);
+	CHECK_EQ(kh_ev[kh_first(TDH_VP_FLUSH)].lp, 3);
+	CHECK_EQ(kh_ev[kh_first(TDH_VP_FLUSH)].status, TDX_VCPU_NOT_ASSOCIATED,
+		 "no VP.ENTER/RD/WR since the move: the vCPU is associated nowhere");
+	for (size_t i = 0; i < kh_nev; i++)
+		if (kh_ev[i].leaf != TDH_VP_FLUSH)
+			CHECK_EQ(kh_ev[i].status, 0, "event %zu", i);
+	if (td_gone(vm[1], pg[1], n[1], hkid[1]))
+		return 1;
+	CHECK_EQ(kshim_rt_live_allocs(KSHIM_PAGE), 0);
+	CHECK_EQ(kshim_rt_warn_count(), 0);
+	return 0;
+}
+
 static const struct kscenario scenarios[] = {
 	{ "boot_initcall_success", boot_initcall_success },
 	{ "sysinfo_matches_profile", sysinfo_matches_profile },
@@ -468,6 +1480,14 @@ static const struct kscenario scenarios[] = {
 	{ "shutdown_sys_disable_busy_retried", shutdown_sys_disable_busy_retried },
 	{ "seamldr_get_info_profile", seamldr_get_info_profile },
 	{ "seamldr_refused_seamret_bug", seamldr_refused_seamret_bug },
+	{ "td_lifecycle_kvm_order", td_lifecycle_kvm_order },
+	{ "td_aug_operand_busy_retried", td_aug_operand_busy_retried },
+	{ "td_block_operand_busy_retried", td_block_operand_busy_retried },
+	{ "td_vpflushdone_not_done_leaks", td_vpflushdone_not_done_leaks },
+	{ "td_reclaim_out_of_order", td_reclaim_out_of_order },
+	{ "td_create_entropy_retried", td_create_entropy_retried },
+	{ "td_create_entropy_exhausted", td_create_entropy_exhausted },
+	{ "two_tds_interleaved", two_tds_interleaved },
 };
 
 int main(int argc, char **argv)

@@ -24,6 +24,7 @@ unsigned char kshim_caps[KSHIM_NCAPS];
 struct kshim_cpuinfo boot_cpu_data;
 _Bool cache_state_incoherent[KSHIM_NR_CPUS];
 int kshim_hibernation_available;
+unsigned int kshim_tsc_khz;
 static int default_s3(void) { return 0; }
 int (*acpi_suspend_lowlevel)(void) = default_s3;
 struct { unsigned long bits[1]; } node_online_map = { { 1 } };
@@ -212,6 +213,36 @@ void kshim_on_each_cpu(void (*fn)(void *), void *arg, int wait)
 	}
 	t_irq_off = irq;
 	kshim_rt_bind(self);
+}
+
+/* IPI to the online CPUs of a mask, in CPU order. */
+void kshim_on_each_cpu_mask(const struct kshim_cpumask *m, void (*fn)(void *), void *info, int wait)
+{
+	(void)wait;
+	int self = kshim_cpu(), irq = t_irq_off;
+	for (int c = 0; c < kshim_nr_cpu_ids; c++) {
+		if (!mask_test(m, c) || !mask_test(&kshim_online_mask, c))
+			continue;
+		kshim_rt_bind(c);
+		t_irq_off = 1;
+		fn(info);
+	}
+	t_irq_off = irq;
+	kshim_rt_bind(self);
+}
+
+int kshim_call_function_single(int cpu, void (*fn)(void *), void *info, int wait)
+{
+	(void)wait;
+	if (cpu < 0 || cpu >= kshim_nr_cpu_ids || !mask_test(&kshim_online_mask, cpu))
+		return -6; /* -ENXIO */
+	int self = kshim_cpu(), irq = t_irq_off;
+	kshim_rt_bind(cpu);
+	t_irq_off = 1;
+	fn(info);
+	t_irq_off = irq;
+	kshim_rt_bind(self);
+	return 0;
 }
 
 /* A kworker on that CPU: process context, IRQs on. */
@@ -893,5 +924,6 @@ void kshim_rt_boot(tdxsim *s, const struct kshim_rt_memmap *mm)
 	boot_cpu_data.x86_vfm = KSHIM_VFM(0, p->cpu_family, p->cpu_model);
 	/* MKTME takes the KeyID bits off the top of the physical address. */
 	boot_cpu_data.x86_phys_bits = (unsigned char)info.keyid_shift;
+	kshim_tsc_khz = p->tsc_mhz * 1000u;
 	kshim_rt_bind(0);
 }

@@ -15,6 +15,40 @@
 #include "shim/kshim.h"
 #include <linux/const.h>   /* the kernel's own (fetched): _UL, _BITUL */
 
+/* ---- names ------------------------------------------------------------ */
+/*
+ * Linux 7.3 exports its SEAMCALL wrappers as tdh_*(), the names tdxsim gives
+ * its leaf handlers (seam/leaf/tdh_*.c, global symbols of libtdxsim.a). Linked
+ * into one program, the kernel's definitions would take the dispatcher's
+ * calls. Kernel-mode units therefore see the wrappers as kernel_tdh_*().
+ */
+#define tdh_vp_enter kernel_tdh_vp_enter
+#define tdh_mng_addcx kernel_tdh_mng_addcx
+#define tdh_mem_page_add kernel_tdh_mem_page_add
+#define tdh_mem_sept_add kernel_tdh_mem_sept_add
+#define tdh_vp_addcx kernel_tdh_vp_addcx
+#define tdh_mem_page_aug kernel_tdh_mem_page_aug
+#define tdh_mem_range_block kernel_tdh_mem_range_block
+#define tdh_mng_key_config kernel_tdh_mng_key_config
+#define tdh_mng_create kernel_tdh_mng_create
+#define tdh_vp_create kernel_tdh_vp_create
+#define tdh_mng_rd kernel_tdh_mng_rd
+#define tdh_mr_extend kernel_tdh_mr_extend
+#define tdh_mr_finalize kernel_tdh_mr_finalize
+#define tdh_vp_flush kernel_tdh_vp_flush
+#define tdh_mng_vpflushdone kernel_tdh_mng_vpflushdone
+#define tdh_mng_key_freeid kernel_tdh_mng_key_freeid
+#define tdh_mng_init kernel_tdh_mng_init
+#define tdh_vp_rd kernel_tdh_vp_rd
+#define tdh_vp_wr kernel_tdh_vp_wr
+#define tdh_vp_init kernel_tdh_vp_init
+#define tdh_phymem_page_reclaim kernel_tdh_phymem_page_reclaim
+#define tdh_mem_track kernel_tdh_mem_track
+#define tdh_mem_page_remove kernel_tdh_mem_page_remove
+#define tdh_phymem_cache_wb kernel_tdh_phymem_cache_wb
+#define tdh_phymem_page_wbinvd_tdr kernel_tdh_phymem_page_wbinvd_tdr
+#define tdh_phymem_page_wbinvd_hkid kernel_tdh_phymem_page_wbinvd_hkid
+
 /* ---- compiler --------------------------------------------------------- */
 #define __init
 #define __initdata
@@ -78,7 +112,9 @@
 #define EPERM 1
 #define ENOENT 2
 #define EIO 5
+#define ENXIO 6
 #define E2BIG 7
+#define EAGAIN 11
 #define ENOMEM 12
 #define EACCES 13
 #define EFAULT 14
@@ -336,6 +372,21 @@ static inline bool cpumask_test_and_set_cpu(int cpu, struct cpumask *m)
 #define raw_smp_processor_id() kshim_cpu()
 #define topology_physical_package_id(cpu) kshim_cpu_package(cpu)
 #define on_each_cpu(fn, info, wait) kshim_on_each_cpu((fn), (info), (wait))
+#define on_each_cpu_mask(mask, fn, info, wait) \
+	kshim_on_each_cpu_mask(&(mask)->m, (fn), (info), (wait))
+#define smp_call_function_single(cpu, fn, info, wait) \
+	kshim_call_function_single((cpu), (fn), (info), (wait))
+/* Every LP of the simulator is present (possible = present). */
+#define cpu_present_mask cpu_possible_mask
+#define for_each_present_cpu(cpu) for_each_possible_cpu(cpu)
+#define num_present_cpus() ((unsigned int)kshim_nr_cpu_ids)
+static inline bool cpumask_empty(const struct cpumask *m)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(m->m.bits); i++)
+		if (m->m.bits[i])
+			return false;
+	return true;
+}
 #define smp_call_on_cpu(cpu, fn, arg, phys) ((void)(phys), kshim_call_on_cpu((cpu), (fn), (arg)))
 #define stop_machine_cpuslocked(fn, data, mask) ((void)(mask), kshim_stop_machine((fn), (data)))
 #define stop_machine(fn, data, mask) stop_machine_cpuslocked(fn, data, mask)
@@ -359,6 +410,7 @@ enum cpuhp_state {
 #define __GFP_NOWARN 0x200u
 #define GFP_KERNEL 0x1u
 #define GFP_ATOMIC 0x2u
+#define GFP_KERNEL_ACCOUNT GFP_KERNEL
 #define MAX_NUMNODES 1
 #define NUMA_NO_NODE (-1)
 typedef struct { unsigned long bits[1]; } nodemask_t;
@@ -380,6 +432,13 @@ struct page;            /* never dereferenced: a page pointer is its address */
 #define free_contig_range(pfn, nr) \
 	kshim_free_pa((unsigned long long)(pfn) << PAGE_SHIFT, (unsigned long)(nr) << PAGE_SHIFT, \
 		      KSHIM_CONTIG, __FILE__, __LINE__)
+/* Single pages (KVM's TD control and S-EPT pages): a struct page pointer is
+ * the page's address, like every other page pointer in the shim. */
+#define alloc_page(gfp) \
+	((struct page *)kshim_alloc(PAGE_SIZE, ((gfp) & __GFP_ZERO) != 0, KSHIM_PAGE, __FILE__, __LINE__))
+#define __free_page(pg) kshim_free((void *)(pg), PAGE_SIZE, KSHIM_PAGE, __FILE__, __LINE__)
+#define free_page(addr) __free_page((struct page *)(addr))
+#define tsc_khz kshim_tsc_khz
 #define __pa(x) ((unsigned long)kshim_pa((const void *)(x), __FILE__, __LINE__))
 #define __va(x) kshim_va((unsigned long long)(x), __FILE__, __LINE__)
 #define slow_virt_to_phys(x) ((phys_addr_t)kshim_pa((const void *)(x), __FILE__, __LINE__))

@@ -33,6 +33,10 @@ int kshim_num_online(void);
 void kshim_on_each_cpu(void (*fn)(void *), void *info, int wait);
 int kshim_call_on_cpu(int cpu, int (*fn)(void *), void *arg);
 int kshim_stop_machine(int (*fn)(void *), void *data);
+/* IPI to the CPUs of a mask / to one CPU: fn with IRQs off, the thread
+ * re-bound to each target in turn. */
+void kshim_on_each_cpu_mask(const struct kshim_cpumask *m, void (*fn)(void *), void *info, int wait);
+int kshim_call_function_single(int cpu, void (*fn)(void *), void *info, int wait);
 
 /* ---- IRQ / preemption / lockdep-style assertions ---------------------- */
 void kshim_local_irq_disable(void);
@@ -67,7 +71,8 @@ enum kshim_alloc_kind {
 	KSHIM_KMALLOC = 0,
 	KSHIM_PAGES_EXACT = 1,
 	KSHIM_CONTIG = 2,
-	KSHIM_NR_KINDS = 3,
+	KSHIM_PAGE = 3,         /* alloc_page() / __free_page() */
+	KSHIM_NR_KINDS = 4,
 };
 void *kshim_alloc(unsigned long size, int zero, int kind, const char *file, int line);
 void kshim_free(void *p, unsigned long size, int kind, const char *file, int line);
@@ -114,6 +119,8 @@ void kshim_wbinvd_on_all_cpus(void);
 int kshim_virt_get_ref(int feat);
 void kshim_virt_put_ref(int feat);
 extern _Bool cache_state_incoherent[KSHIM_NR_CPUS];
+/* tsc_khz: the platform's nominal TSC frequency. */
+extern unsigned int kshim_tsc_khz;
 
 /* ---- Hot-plug, notifiers, syscore ------------------------------------ */
 int kshim_cpuhp_setup_state(int state, const char *name,
