@@ -121,10 +121,133 @@ static void four_threads_build_and_destroy_tds(void **state)
 	tsim_env_fini(&sh.e);
 }
 
+/*
+ * Two threads on two LPs drive the SAME TD: PAGE.AUG into the same page
+ * tables (one thread also RANGE.BLOCKs what it added, which takes the S-EPT
+ * tree exclusively), MNG.RD of the TD and VP.RD of their own vCPU. Every answer is
+ * SUCCESS or OPERAND_BUSY naming an operand the module locks for that leaf
+ * (the TDR, the S-EPT tree, the GPA operand for an S-EPT entry, the TDVPR,
+ * the op-state); busy calls are retried. Afterwards every page is mapped and
+ * the invariants hold.
+ */
+#define SAME_TD_PAGES 2048
+
+struct same {
+	pthread_barrier_t *start;
+	struct tsim_td *td;
+	unsigned lp, id;
+	uint64_t tdvpr;
+	uint64_t pages[SAME_TD_PAGES];
+	_Atomic uint64_t busy, bad;
+	uint64_t bad_status;
+};
+
+static int busy_ok(uint64_t st)
+{
+	if ((st & 0xFFFFFFFF00000000ULL) != TDX_OPERAND_BUSY)
+		return 0;
+	switch (st & 0xFFFFFFFFu) {
+	case TDX_OPERAND_ID_RCX: case TDX_OPERAND_ID_RDX: case TDX_OPERAND_ID_R8:
+	case TDX_OPERAND_ID_TDR: case TDX_OPERAND_ID_SEPT_TREE: case TDX_OPERAND_ID_OP_STATE:
+	case TDX_OPERAND_ID_TDVPR: case TDX_OPERAND_ID_TDVPS: case TDX_OPERAND_ID_METADATA_FIELD:
+		return 1;
+	}
+	return 0;
+}
+
+static uint64_t call_counting(struct same *w, uint64_t fn, struct tdx_module_args *a)
+{
+	struct tdx_module_args in = *a;
+	for (;;) {
+		*a = in;
+		uint64_t st = seamcall_raw(w->td->e->s, w->lp, fn, a);
+		if (st == TDX_SUCCESS)
+			return st;
+		if (!busy_ok(st)) {
+			if (!w->bad++)
+				w->bad_status = st;
+			return st;
+		}
+		w->busy++;
+	}
+}
+
+static void *same_td_run(void *arg)
+{
+	struct same *w = arg;
+	tsim_worker_thread = 1;
+	pthread_barrier_wait(w->start);
+	for (unsigned i = 0; i < SAME_TD_PAGES; i++) {
+		/* Interleaved GPAs: both threads fill the same page tables. */
+		uint64_t gpa = 3 * GIB + (2ULL * i + w->id) * 4096;
+		struct tdx_module_args a = { .rcx = gpa, .rdx = w->td->tdr, .r8 = w->pages[i] };
+		call_counting(w, TDH_MEM_PAGE_AUG, &a);
+		if (w->id) {
+			/* RANGE.BLOCK takes the S-EPT tree exclusively. */
+			struct tdx_module_args b = { .rcx = gpa, .rdx = w->td->tdr };
+			call_counting(w, TDH_MEM_RANGE_BLOCK, &b);
+		}
+		struct tdx_module_args r = { .rcx = w->td->tdr, .rdx = 0x1110000300000000ULL };
+		call_counting(w, TDH_MNG_RD, &r);
+		struct tdx_module_args v = { .rcx = w->tdvpr, .rdx = 0x9120000300000100ULL };
+		call_counting(w, TDH_VP_RD, &v);
+	}
+	return NULL;
+}
+
+static void two_lps_one_td(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	static struct tsim_td td;
+	tsim_td_build(&e, &td, 0, 2);
+	tsim_vcpu_add(&td, 1);
+	tsim_vcpu_add(&td, 5);
+	tsim_page_add(&td, GIB, NULL, true);
+	tsim_td_finalize(&td);
+	/* Page tables for the AUG range, so both threads share them. */
+	for (uint64_t off = 0; off < 2ULL * SAME_TD_PAGES * 4096; off += 2ULL << 20)
+		tsim_sept_map(&td, 3 * GIB + off, 0);
+	static struct same w[2];
+	pthread_barrier_t start;
+	assert_int_equal(pthread_barrier_init(&start, NULL, 2), 0);
+	pthread_t th[2];
+	for (unsigned t = 0; t < 2; t++) {
+		w[t] = (struct same){ .start = &start, .td = &td, .lp = t ? 5 : 1, .id = t, .tdvpr = td.vcpu[t].tdvpr };
+		for (unsigned i = 0; i < SAME_TD_PAGES; i++)
+			w[t].pages[i] = tsim_page(&e);
+	}
+	for (unsigned t = 0; t < 2; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, same_td_run, &w[t]), 0);
+	for (unsigned t = 0; t < 2; t++)
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+	pthread_barrier_destroy(&start);
+	for (unsigned t = 0; t < 2; t++) {
+		char buf[96];
+		if (w[t].bad)
+			fail_msg("thread %u: unexpected status %s", t,
+				 tdx_status_str(w[t].bad_status, buf, sizeof(buf)));
+	}
+	print_message("same TD: %llu + %llu OPERAND_BUSY answers retried\n",
+		      (unsigned long long)w[0].busy, (unsigned long long)w[1].busy);
+	for (unsigned t = 0; t < 2; t++)
+		for (unsigned i = 0; i < SAME_TD_PAGES; i++) {
+			uint64_t owner;
+			unsigned type;
+			assert_int_equal(tdxsim_pamt_lookup(e.s, w[t].pages[i], &type, &owner, NULL), TDXSIM_OK);
+			assert_int_equal(type, PT_REG);
+			assert_int_equal(owner, td.tdr);
+		}
+	assert_int_equal(tdxsim_check_invariants(e.s, td.tdr), TDXSIM_OK);
+	tsim_env_fini(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(four_threads_build_and_destroy_tds),
+		cmocka_unit_test(two_lps_one_td),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
