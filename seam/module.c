@@ -65,40 +65,51 @@ static void zero_owned_lines(struct tdxsim *s, uint64_t pa, uint8_t *buf, uint64
 		uint64_t n = 64 - ((pa + i) & 63);
 		if (n > len - i)
 			n = len - i;
-		if (phys_mem_contains(&s->mem, pa + i, 1) &&
-		    (phys_mem_line_state(&s->mem, pa + i) & PHYS_LINE_TD_OWNER))
+		if (phys_mem_line_state(&s->mem, pa + i) & PHYS_LINE_TD_OWNER)
 			memset(buf + i, 0, n);
 		i += n;
 	}
 }
 
+/*
+ * Host memory is copied page by page under each page's RMW stripe lock, so
+ * a copy never interleaves with an LP's encryption of the same page or the
+ * host's tdxsim_mem_* access to it. (Simulated memory is a whole number of
+ * GiB: a page is entirely backed or not at all.)
+ */
+static uint64_t page_piece(uint64_t pa, uint64_t left)
+{
+	uint64_t n = TDX_PAGE_SIZE - (pa & (TDX_PAGE_SIZE - 1));
+	return n < left ? n : left;
+}
+
 void seam_read_pa(struct tdxsim *s, uint64_t pa, void *buf, uint64_t len)
 {
+	uint8_t *b = buf;
 	pa = seam_pa_strip(s, pa);
-	if (phys_mem_contains(&s->mem, pa, len)) {
-		memcpy(buf, phys_mem_ptr(&s->mem, pa), len);
-		zero_owned_lines(s, pa, buf, len);
-		return;
+	for (uint64_t i = 0, n; i < len; i += n) {
+		n = page_piece(pa + i, len - i);
+		if (!phys_mem_contains(&s->mem, pa + i, n)) {
+			memset(b + i, 0xFF, n);
+			continue;
+		}
+		phys_mem_rmw_lock(&s->mem, pa + i);
+		memcpy(b + i, phys_mem_ptr(&s->mem, pa + i), n);
+		zero_owned_lines(s, pa + i, b + i, n);
+		phys_mem_rmw_unlock(&s->mem, pa + i);
 	}
-	memset(buf, 0xFF, len);
-	for (uint64_t i = 0; i < len; i++)
-		if (phys_mem_contains(&s->mem, pa + i, 1))
-			((uint8_t *)buf)[i] = *(uint8_t *)phys_mem_ptr(&s->mem, pa + i);
-	zero_owned_lines(s, pa, buf, len);
 }
 
 void seam_write_pa(struct tdxsim *s, uint64_t pa, const void *buf, uint64_t len)
 {
+	const uint8_t *b = buf;
 	pa = seam_pa_strip(s, pa);
-	for (uint64_t i = 0; i < len;) {
-		if (!phys_mem_contains(&s->mem, pa + i, 1)) {
-			i++;
-			continue;
-		}
-		uint64_t n = len - i;
+	for (uint64_t i = 0, n; i < len; i += n) {
+		n = page_piece(pa + i, len - i);
 		if (!phys_mem_contains(&s->mem, pa + i, n))
-			n = s->mem.size - (pa + i);
-		memcpy(phys_mem_ptr(&s->mem, pa + i), (const uint8_t *)buf + i, n);
-		i += n;
+			continue;
+		phys_mem_rmw_lock(&s->mem, pa + i);
+		memcpy(phys_mem_ptr(&s->mem, pa + i), b + i, n);
+		phys_mem_rmw_unlock(&s->mem, pa + i);
 	}
 }

@@ -60,7 +60,8 @@ uint64_t pamt_walk_read(struct tdxsim *s, const struct seam_tdmr *t, uint64_t pa
 		held[n++] = e;
 		if (lvl == TDX_PS_4K || pamt_type(e) == PT_REG) {
 			leaf->w0 = __atomic_load_n(&e->w0, __ATOMIC_RELAXED) & ~PAMT_LOCK_MASK;
-			leaf->bepoch = e->bepoch;
+			/* RANGE.BLOCK stores BEPOCH without the PAMT lock. */
+			leaf->bepoch = __atomic_load_n(&e->bepoch, __ATOMIC_RELAXED);
 			*ps = (unsigned)lvl;
 			break;
 		}
@@ -76,6 +77,22 @@ static int in_reserved(const struct seam_tdmr *t, uint64_t off)
 		if (off >= t->rsvd[j].offset && off - t->rsvd[j].offset < t->rsvd[j].size)
 			return 1;
 	return 0;
+}
+
+/* Lines of [pa, pa+len) written through a private KeyID, page by page under
+ * each page's RMW stripe lock (as sim_priv_write updates them). */
+static void set_owned(struct phys_mem *m, uint64_t pa, uint64_t len)
+{
+	while (len) {
+		uint64_t n = TDX_PAGE_SIZE - (pa & (TDX_PAGE_SIZE - 1));
+		if (n > len)
+			n = len;
+		phys_mem_rmw_lock(m, pa);
+		phys_mem_set_owned(m, pa, n);
+		phys_mem_rmw_unlock(m, pa);
+		pa += n;
+		len -= n;
+	}
 }
 
 void pamt_init_chunk(struct tdxsim *s, const struct seam_tdmr *t, uint64_t off)
@@ -95,8 +112,8 @@ void pamt_init_chunk(struct tdxsim *s, const struct seam_tdmr *t, uint64_t off)
 	if (((off + PAMT_INIT_CHUNK_BYTES) & (TDX_1G - 1)) == 0)
 		memset(pamt_entry(s, t, pa, TDX_PS_1G), 0, PAMT_ENTRY_SIZE);
 	/* The module writes PAMT through the global private KeyID. */
-	phys_mem_set_owned(&s->mem, t->pamt_base[TDX_PS_4K] + ((off >> 12) * PAMT_ENTRY_SIZE),
-			   n4 * PAMT_ENTRY_SIZE);
-	phys_mem_set_owned(&s->mem, t->pamt_base[TDX_PS_2M] + ((off >> 21) * PAMT_ENTRY_SIZE),
-			   (PAMT_INIT_CHUNK_BYTES / TDX_2M) * PAMT_ENTRY_SIZE);
+	set_owned(&s->mem, t->pamt_base[TDX_PS_4K] + ((off >> 12) * PAMT_ENTRY_SIZE),
+		  n4 * PAMT_ENTRY_SIZE);
+	set_owned(&s->mem, t->pamt_base[TDX_PS_2M] + ((off >> 21) * PAMT_ENTRY_SIZE),
+		  (PAMT_INIT_CHUNK_BYTES / TDX_2M) * PAMT_ENTRY_SIZE);
 }

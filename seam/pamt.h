@@ -17,13 +17,23 @@ struct seam_tdmr *pamt_get_block(struct seam_module *m, uint64_t pa);
 struct tdx_pamt_entry *pamt_entry(struct tdxsim *s, const struct seam_tdmr *t,
 				  uint64_t pa, unsigned ps);
 
+/*
+ * w0 holds the entry's lock bits next to its type and owner: other LPs take
+ * and drop shared locks on it (atomic read-modify-writes) while a holder
+ * reads the type, so every read of a live entry is an atomic load. Relaxed
+ * is enough: the lock's acquire orders it after the last retype.
+ */
+static inline uint64_t pamt_w0(const struct tdx_pamt_entry *e)
+{
+	return __atomic_load_n(&e->w0, __ATOMIC_RELAXED);
+}
 static inline unsigned pamt_type(const struct tdx_pamt_entry *e)
 {
-	return (e->w0 >> PAMT_TYPE_SHIFT) & PAMT_TYPE_MASK;
+	return (pamt_w0(e) >> PAMT_TYPE_SHIFT) & PAMT_TYPE_MASK;
 }
 static inline uint64_t pamt_owner_pa(const struct tdx_pamt_entry *e)
 {
-	return (e->w0 >> PAMT_OWNER_SHIFT) << 12;
+	return (pamt_w0(e) >> PAMT_OWNER_SHIFT) << 12;
 }
 
 /*

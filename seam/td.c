@@ -213,7 +213,7 @@ void seam_page_set(struct seam_ctx *c, struct seam_page *p, unsigned type, uint6
 	uint64_t w0 = lock | ((uint64_t)type << PAMT_TYPE_SHIFT) |
 		      ((owner_pa >> 12) << PAMT_OWNER_SHIFT);
 	__atomic_store_n(&p->e->w0, w0, __ATOMIC_RELEASE);
-	p->e->bepoch = 0;
+	__atomic_store_n(&p->e->bepoch, 0, __ATOMIC_RELAXED);
 	if (c->s->checker)
 		sim_checker_page(c->s, p->pa, (uint64_t)TDX_PAGE_SIZE << (9 * p->ps),
 				 type != PT_NDA && type != PT_RSVD);

@@ -99,4 +99,28 @@ static inline uint64_t vp_associate(struct seam_ctx *c, struct seam_vcpu *v, boo
 	return prev == (int32_t)c->lp_id ? TDX_SUCCESS : TDX_VCPU_ASSOCIATED;
 }
 
+/*
+ * The checks TDH.VP.RD and TDH.VP.WR share, in the module's order: the
+ * TDVPR (RCX, shared) and its owner TDR (shared); the TD state (op-state
+ * lock shared); the TDVPS complete -> else TDCX_NUM_INCORRECT; the vCPU
+ * READY (or DISABLED when allow_disabled) and associated with this LP
+ * (vp_associate). On success o holds everything until vp_put(); on failure
+ * nothing is held.
+ */
+static inline uint64_t vp_md_get(struct seam_ctx *c, bool allow_disabled, struct vp_ops *o)
+{
+	bool new_assoc;
+	uint64_t st = vp_get(c, c->r->rcx, TDX_OPERAND_ID_RCX, SEAM_LOCK_SHARED, SEAM_LOCK_SHARED, o);
+	if (st)
+		return st;
+	st = vp_check_state(c, o);
+	if (!st && !vp_tdvps_complete(o->v))
+		st = TDX_TDCX_NUM_INCORRECT;
+	if (!st)
+		st = vp_associate(c, o->v, allow_disabled, &new_assoc);
+	if (st)
+		vp_put(o);
+	return st;
+}
+
 #endif

@@ -201,6 +201,61 @@ static int keyid_private(tdxsim *s, uint32_t keyid)
 }
 
 /*
+ * Shared-KeyID accesses, page by page under each page's RMW stripe lock, so
+ * they never interleave with the memory-encryption engine's update of the
+ * same page on an LP (its RAM, line states and version change together).
+ * SH_READ fills dst; SH_WRITE and SH_MOVDIR64B store src; SH_ZERO clears.
+ */
+enum { SH_READ, SH_WRITE, SH_MOVDIR64B, SH_ZERO };
+
+static void shared_access(tdxsim *s, uint64_t pa, void *dst, const void *src, size_t len,
+			  int op)
+{
+	struct phys_mem *m = &s->mem;
+	uint8_t *d = dst;
+	const uint8_t *sp = src;
+	size_t done = 0;
+	while (len) {
+		size_t n = TDX_PAGE_SIZE - (pa & (TDX_PAGE_SIZE - 1));
+		if (n > len)
+			n = len;
+		uint8_t *ram = phys_mem_ptr(m, pa);
+		phys_mem_rmw_lock(m, pa);
+		switch (op) {
+		case SH_READ:
+			memcpy(d + done, ram, n);
+			for (size_t i = 0; i < n;) {
+				size_t k = 64 - (size_t)((pa + i) % 64);
+				if (k > n - i)
+					k = n - i;
+				if (phys_mem_line_state(m, pa + i) & PHYS_LINE_TD_OWNER)
+					memset(d + done + i, 0, k);
+				i += k;
+			}
+			break;
+		case SH_WRITE:
+			memcpy(ram, sp + done, n);
+			phys_mem_write_shared(m, pa, n);
+			break;
+		case SH_MOVDIR64B:
+			memcpy(ram, sp + done, n);
+			phys_mem_clear_state(m, pa, n);
+			break;
+		case SH_ZERO:
+			memset(ram, 0, n);
+			phys_mem_clear_state(m, pa, n);
+			break;
+		}
+		if (op != SH_READ)
+			phys_mem_bump(m, pa, n);
+		phys_mem_rmw_unlock(m, pa);
+		pa += n;
+		len -= n;
+		done += n;
+	}
+}
+
+/*
  * Memory-integrity model (tdxsim.h). Through a private KeyID the host is
  * software running with that KeyID: it reads and writes plaintext, encrypted
  * with the KeyID's key, and its writes make the lines TD-owned. Through a
@@ -220,9 +275,7 @@ tdxsim_err tdxsim_mem_movdir64b(tdxsim *s, uint64_t pa, uint32_t keyid, const vo
 		sim_priv_write(s, NULL, pa, keyid, src64, 64);
 		return TDXSIM_OK;
 	}
-	memcpy(phys_mem_ptr(&s->mem, pa), src64, 64);
-	phys_mem_clear_state(&s->mem, pa, 64);
-	phys_mem_bump(&s->mem, pa, 64);
+	shared_access(s, pa, NULL, src64, 64, SH_MOVDIR64B);
 	return TDXSIM_OK;
 }
 
@@ -235,16 +288,7 @@ tdxsim_err tdxsim_mem_read(tdxsim *s, uint64_t pa, uint32_t keyid, void *buf, si
 		sim_priv_read(s, NULL, pa, keyid, buf, len);
 		return TDXSIM_OK;
 	}
-	memcpy(buf, phys_mem_ptr(&s->mem, pa), len);
-	for (size_t i = 0; i < len;) {
-		uint64_t line = (pa + i) / 64;
-		size_t n = 64 - (size_t)((pa + i) % 64);
-		if (n > len - i)
-			n = len - i;
-		if (phys_mem_line_state(&s->mem, line * 64) & PHYS_LINE_TD_OWNER)
-			memset((uint8_t *)buf + i, 0, n);
-		i += n;
-	}
+	shared_access(s, pa, buf, NULL, len, SH_READ);
 	return TDXSIM_OK;
 }
 
@@ -257,9 +301,7 @@ tdxsim_err tdxsim_mem_write(tdxsim *s, uint64_t pa, uint32_t keyid, const void *
 		sim_priv_write(s, NULL, pa, keyid, buf, len);
 		return TDXSIM_OK;
 	}
-	memcpy(phys_mem_ptr(&s->mem, pa), buf, len);
-	phys_mem_write_shared(&s->mem, pa, len);
-	phys_mem_bump(&s->mem, pa, len);
+	shared_access(s, pa, NULL, buf, len, SH_WRITE);
 	return TDXSIM_OK;
 }
 
@@ -276,9 +318,7 @@ tdxsim_err tdxsim_page_clear(tdxsim *s, uint64_t pa, uint32_t keyid)
 		sim_priv_zero(s, NULL, pa, keyid, TDX_PAGE_SIZE);
 		return TDXSIM_OK;
 	}
-	memset(phys_mem_ptr(&s->mem, pa), 0, TDX_PAGE_SIZE);
-	phys_mem_clear_state(&s->mem, pa, TDX_PAGE_SIZE);
-	phys_mem_bump(&s->mem, pa, TDX_PAGE_SIZE);
+	shared_access(s, pa, NULL, NULL, TDX_PAGE_SIZE, SH_ZERO);
 	return TDXSIM_OK;
 }
 

@@ -12,13 +12,22 @@ _Noreturn void sim_bug(const char *file, int line, const char *what)
 	abort();
 }
 
+/*
+ * The handle's last error message is shared by every thread using the
+ * handle: it is written and copied out under err_mutex (host bookkeeping,
+ * never on a SEAMCALL path).
+ */
 tdxsim_err sim_error(tdxsim *s, tdxsim_err err, const char *fmt, ...)
 {
 	if (s && s->magic == TDXSIM_MAGIC) {
+		char msg[sizeof(s->errmsg)];
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
+		pthread_mutex_lock(&s->err_mutex);
+		memcpy(s->errmsg, msg, sizeof(msg));
+		pthread_mutex_unlock(&s->err_mutex);
 	}
 	return err;
 }
@@ -49,9 +58,21 @@ const char *tdxsim_err_name(tdxsim_err err)
 	return (unsigned)err < TDXSIM_ERR_COUNT_ ? err_names[err] : "TDXSIM_ERR_UNKNOWN";
 }
 
+/* A copy of the message for the calling thread (another thread may record
+ * the next error meanwhile); a few slots, so that one expression may name
+ * several handles' messages. */
 const char *tdxsim_errmsg(const tdxsim *s)
 {
-	return sim_ok(s) ? s->errmsg : "invalid or closed simulator handle";
+	static _Thread_local char copy[4][sizeof(s->errmsg)];
+	static _Thread_local unsigned next;
+	if (!sim_ok(s))
+		return "invalid or closed simulator handle";
+	char *out = copy[next++ % 4];
+	pthread_mutex_t *mu = (pthread_mutex_t *)&s->err_mutex;   /* const handle, mutable lock */
+	pthread_mutex_lock(mu);
+	memcpy(out, s->errmsg, sizeof(s->errmsg));
+	pthread_mutex_unlock(mu);
+	return out;
 }
 
 static uint32_t bits_for(uint32_t n)
@@ -212,6 +233,7 @@ tdxsim_err tdxsim_open(const tdxsim_config *cfg, tdxsim **out)
 		free(s);
 		return TDXSIM_ERR_NOMEM;
 	}
+	pthread_mutex_init(&s->err_mutex, NULL);
 	s->magic = TDXSIM_MAGIC;
 	s->n_keyslots = c->mktme_keyids + c->tdx_keyids + 1;
 	s->keys = calloc(s->n_keyslots, sizeof(*s->keys));
@@ -246,6 +268,7 @@ void tdxsim_close(tdxsim *s)
 	free(s->keys);
 	free(s->lps);
 	s->magic = TDXSIM_DEAD;
+	pthread_mutex_destroy(&s->err_mutex);
 	free(s);
 }
 

@@ -81,14 +81,32 @@ void phys_mem_fini(struct phys_mem *m)
 	m->memfd = -1;
 }
 
+/*
+ * The caller holds the page's stripe lock, so only lock-free readers
+ * (phys_mem_line_state) run concurrently: every byte is accessed
+ * atomically, and a page becomes MIXED (release) only after its line bytes
+ * hold the page's former state.
+ */
+static uint8_t page_get(const struct phys_mem *m, uint64_t page)
+{
+	return __atomic_load_n(&m->page_meta[page], __ATOMIC_RELAXED);
+}
+
+static void page_put(struct phys_mem *m, uint64_t page, uint8_t v)
+{
+	__atomic_store_n(&m->page_meta[page], v, __ATOMIC_RELEASE);
+}
+
 /* Make a page MIXED, materialising its line states. */
 static uint8_t *mix(struct phys_mem *m, uint64_t page)
 {
 	uint8_t *lines = &m->line_meta[page << 6];
-	uint8_t p = m->page_meta[page];
+	uint8_t p = page_get(m, page);
 	if (p != PAGE_MIXED) {
-		memset(lines, p == PAGE_OWNED ? PHYS_LINE_TD_OWNER : 0, 64);
-		m->page_meta[page] = PAGE_MIXED;
+		uint8_t v = p == PAGE_OWNED ? PHYS_LINE_TD_OWNER : 0;
+		for (unsigned i = 0; i < 64; i++)
+			__atomic_store_n(&lines[i], v, __ATOMIC_RELAXED);
+		page_put(m, page, PAGE_MIXED);
 	}
 	return lines;
 }
@@ -102,13 +120,13 @@ static void apply(struct phys_mem *m, uint64_t pa, uint64_t len, int whole, line
 	while (pa < end) {
 		uint64_t page = pa >> 12, pend = (page + 1) << 12;
 		if (whole >= 0 && !(pa & 4095) && end >= pend) {
-			if (m->page_meta[page] != whole)
-				m->page_meta[page] = (uint8_t)whole;
+			if (page_get(m, page) != whole)
+				page_put(m, page, (uint8_t)whole);
 			pa = pend;
 			continue;
 		}
 		uint64_t stop = end < pend ? end : pend;
-		if (whole < 0 && m->page_meta[page] == PAGE_SHARED) {
+		if (whole < 0 && page_get(m, page) == PAGE_SHARED) {
 			pa = stop;          /* nothing owned here: nothing to change */
 			continue;
 		}
@@ -119,12 +137,12 @@ static void apply(struct phys_mem *m, uint64_t pa, uint64_t len, int whole, line
 	}
 }
 
-static void line_own(uint8_t *l) { *l = PHYS_LINE_TD_OWNER; }
-static void line_clear(uint8_t *l) { *l = 0; }
+static void line_own(uint8_t *l) { __atomic_store_n(l, PHYS_LINE_TD_OWNER, __ATOMIC_RELAXED); }
+static void line_clear(uint8_t *l) { __atomic_store_n(l, 0, __ATOMIC_RELAXED); }
 static void line_shared_write(uint8_t *l)
 {
-	if (*l & PHYS_LINE_TD_OWNER)
-		*l = PHYS_LINE_POISON;
+	if (__atomic_load_n(l, __ATOMIC_RELAXED) & PHYS_LINE_TD_OWNER)
+		__atomic_store_n(l, PHYS_LINE_POISON, __ATOMIC_RELAXED);
 }
 
 void phys_mem_set_owned(struct phys_mem *m, uint64_t pa, uint64_t len)

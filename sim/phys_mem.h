@@ -13,6 +13,14 @@
  *   owned, none poisoned) or PAGE_MIXED (line_meta is authoritative);
  *   line_meta[pa >> 6]: PHYS_LINE_* bits, only meaningful for MIXED pages.
  * Both arrays are reserved like RAM and committed when first written.
+ *
+ * Concurrency: a page's state (its RAM, page_meta byte, line_meta bytes and
+ * version) is changed only under the page's RMW stripe lock
+ * (phys_mem_rmw_lock), so updates of one page never interleave (the
+ * embedder's own stores through tdxsim_pa_to_ptr are outside this); the bytes
+ * are read and written with atomics, so a reader that does not take the
+ * lock (a poison check, the invariant checker) sees a state that was
+ * current at some point, never a torn one.
  */
 #define PHYS_RMW_STRIPES 256
 
@@ -61,17 +69,20 @@ static inline void *phys_mem_host_ptr(const struct phys_mem *m, uint64_t pa)
 	return m->host_base + pa;
 }
 
-/* PHYS_LINE_* bits of the line holding pa. */
+/* PHYS_LINE_* bits of the line holding pa (no lock needed). */
 static inline unsigned phys_mem_line_state(const struct phys_mem *m, uint64_t pa)
 {
-	uint8_t p = m->page_meta[pa >> 12];
+	/* Acquire: a page made MIXED has its line bytes filled in first. */
+	uint8_t p = __atomic_load_n(&m->page_meta[pa >> 12], __ATOMIC_ACQUIRE);
 	if (p == PAGE_SHARED)
 		return 0;
 	if (p == PAGE_OWNED)
 		return PHYS_LINE_TD_OWNER;
-	return m->line_meta[pa >> 6];
+	return __atomic_load_n(&m->line_meta[pa >> 6], __ATOMIC_RELAXED);
 }
 
+/* Line-state updates of [pa, pa+len), which lies within one page whose RMW
+ * stripe lock the caller holds. */
 /* [pa, pa+len) written through a private KeyID: lines become TD-owned, unpoisoned. */
 void phys_mem_set_owned(struct phys_mem *m, uint64_t pa, uint64_t len);
 /* [pa, pa+len) written through a shared KeyID: owned lines lose ownership and are poisoned. */

@@ -75,6 +75,7 @@ struct tdxsim {
 
 	int checker;                    /* checker mode on (sim/checker.c) */
 
+	pthread_mutex_t err_mutex;      /* guards errmsg (sim_error, tdxsim_errmsg) */
 	char errmsg[256];
 };
 

@@ -125,7 +125,8 @@ TDXSIM_API void tdxsim_close(tdxsim *s);             /* NULL is fine */
 
 TDXSIM_API const char *tdxsim_strerror(tdxsim_err err);
 TDXSIM_API const char *tdxsim_err_name(tdxsim_err err);
-/* Detail of the last API error on this handle ("" if none). */
+/* Detail of the last API error on this handle ("" if none), copied for the
+ * calling thread: valid until this thread's fourth next call. */
 TDXSIM_API const char *tdxsim_errmsg(const tdxsim *s);
 
 /* Name of a status ("TDX_OPERAND_INVALID"), ignoring the operand bits. */
@@ -280,7 +281,8 @@ typedef struct tdxsim_seamcall_event {
 typedef void (*tdxsim_seamcall_hook_fn)(void *user, const tdxsim_seamcall_event *ev);
 
 /* Register a callback for every completed SEAMCALL (up to 8 per handle).
- * Called on the SEAMCALL's thread. *id is for tdxsim_hook_remove(). */
+ * Called on the SEAMCALL's thread. *id is for tdxsim_hook_remove(). Register
+ * and remove hooks (and fault-plan entries) while no SEAMCALL is in flight. */
 TDXSIM_API tdxsim_err tdxsim_hook_seamcall(tdxsim *s, tdxsim_seamcall_hook_fn fn,
 					   void *user, unsigned *id);
 TDXSIM_API tdxsim_err tdxsim_hook_remove(tdxsim *s, unsigned id);
@@ -306,9 +308,12 @@ TDXSIM_API tdxsim_err tdxsim_stats_get(tdxsim *s, tdxsim_stats *out);
  * checks for a pending interrupt between chunks of its work: a matching call
  * stands for "an interrupt is pending on the LP" at that point.
  * A status the chosen leaf can never return is refused with TDXSIM_ERR_ARG.
- * A call matches when its leaf and LP match; it fires on the matching calls
- * numbered [nth, nth + count) (1-based; count 0 = for ever), or, with nth 0,
- * with the given probability per matching call (per-LP seeded RNG).
+ * The fault is counted at check points, not per call: each time a leaf of
+ * the matching leaf and LP reaches a point where it could fail with that
+ * status (a leaf taking three operand locks has three OPERAND_BUSY points).
+ * It fires at the matching points numbered [nth, nth + count) (1-based;
+ * count 0 = for ever), or, with nth 0, with the given probability per
+ * matching point (per-LP seeded RNG).
  */
 typedef struct tdxsim_fault {
 	uint32_t size;                  /* sizeof(tdxsim_fault) */

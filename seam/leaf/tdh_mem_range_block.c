@@ -24,25 +24,18 @@
  * recorded as BEPOCH in the PAMT entry of the blocked page (the private page
  * at its size, or the child S-EPT page), where TLB tracking checks it.
  */
-#include "seam/sept.h"
+#include "seam/leaf/sept_range.h"
 
 uint64_t seam_tdh_mem_range_block(struct seam_ctx *c)
 {
-	struct tdx_module_args *r = c->r;
-	uint64_t gpa_lvl = r->rcx, tdr_pa = r->rdx;
 	struct seam_page tdr_p;
 	struct seam_td *td;
-	struct sept_walk w = { .tree_mode = -1 };
+	struct sept_walk w;
 	uint64_t st;
 
-	r->rcx = r->rdx = 0;
-	st = sept_td_enter(c, tdr_pa, TDX_OPERAND_ID_RDX, &tdr_p, &td);
+	st = sept_range_enter(c, &tdr_p, &td, &w);
 	if (st)
 		return st;
-	st = sept_lock_walk(c, td, gpa_lvl, 0, td->ept_levels - 1, TDX_OPERAND_ID_RCX,
-			    SEAM_LOCK_EXCLUSIVE, SEPT_LW_ENTRY, &w);
-	if (st)
-		goto out;
 	unsigned es = sept_state(w.entry);
 	if (es != SEPT_NL_MAPPED && es != SEPT_MAPPED && es != SEPT_BLOCKEDW &&
 	    es != SEPT_PENDING) {
@@ -56,8 +49,10 @@ uint64_t seam_tdh_mem_range_block(struct seam_ctx *c)
 	/* All checks passed. */
 	sept_walk_write(c, td, &w, sept_block_entry(w.entry));
 	unsigned ps = sept_is_leaf_state(es) ? w.level : TDX_PS_4K;
-	sept_pamt_entry(c, sept_hpa(w.entry), ps)->bepoch =
-		atomic_load_explicit(&td->td_epoch, memory_order_acquire);
+	/* Atomic: RDMD reads BEPOCH under the PAMT entry lock, not this one. */
+	__atomic_store_n(&sept_pamt_entry(c, sept_hpa(w.entry), ps)->bepoch,
+			 atomic_load_explicit(&td->td_epoch, memory_order_acquire),
+			 __ATOMIC_RELAXED);
 	c->cycles += 300;
 out:
 	sept_unlock_walk(td, &w);

@@ -21,25 +21,18 @@
  * Effect: NL_BLOCKED -> NL_MAPPED, BLOCKED -> MAPPED (RWX), PENDING_BLOCKED
  * -> PENDING.
  */
-#include "seam/sept.h"
+#include "seam/leaf/sept_range.h"
 
 uint64_t seam_tdh_mem_range_unblock(struct seam_ctx *c)
 {
-	struct tdx_module_args *r = c->r;
-	uint64_t gpa_lvl = r->rcx, tdr_pa = r->rdx;
 	struct seam_page tdr_p;
 	struct seam_td *td;
-	struct sept_walk w = { .tree_mode = -1 };
+	struct sept_walk w;
 	uint64_t st;
 
-	r->rcx = r->rdx = 0;
-	st = sept_td_enter(c, tdr_pa, TDX_OPERAND_ID_RDX, &tdr_p, &td);
+	st = sept_range_enter(c, &tdr_p, &td, &w);
 	if (st)
 		return st;
-	st = sept_lock_walk(c, td, gpa_lvl, 0, td->ept_levels - 1, TDX_OPERAND_ID_RCX,
-			    SEAM_LOCK_EXCLUSIVE, SEPT_LW_ENTRY, &w);
-	if (st)
-		goto out;
 	unsigned es = sept_state(w.entry);
 	if (!sept_is_blocked_state(es)) {
 		sept_set_ext(c, w.entry, w.level);

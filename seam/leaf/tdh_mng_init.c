@@ -188,23 +188,10 @@ uint64_t seam_tdh_mng_init(struct seam_ctx *c)
 	status = seam_tdr_get(c, tdr_pa, TDX_OPERAND_ID_RCX, SEAM_LOCK_EXCLUSIVE, &tp, &td);
 	if (status)
 		return status;
-	if (atomic_load_explicit(&td->fatal, memory_order_acquire)) {
-		status = TDX_TD_FATAL;
+	/* The TDR is held exclusively: no op-state lock. */
+	status = seam_td_check_state(c, td, SEAM_LOCK_NONE);
+	if (status)
 		goto out;
-	}
-	if (atomic_load_explicit(&td->lifecycle, memory_order_acquire) != TD_KEYS_CONFIGURED) {
-		status = TDX_TD_KEYS_NOT_CONFIGURED;
-		goto out;
-	}
-	if (td->num_tdcx < TD_TDCS_PAGES) {
-		status = TDX_TDCS_NOT_ALLOCATED;
-		goto out;
-	}
-	if (!seam_op_state_allowed(c->leaf, atomic_load_explicit(&td->op_state,
-								 memory_order_acquire))) {
-		status = TDX_OP_STATE_INCORRECT;
-		goto out;
-	}
 	if (!seam_pa_shared_ok(c->s, params_pa, TDX_TD_PARAMS_ALIGN)) {
 		status = tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RDX);
 		goto out;

@@ -57,10 +57,11 @@ static void forget_vcpu(struct seam_module *m, struct seam_td *td, uint64_t tdvp
 	struct seam_vcpu *v = seam_obj_get(m, tdvpr_pa);
 	if (!v || v->obj_type != SEAM_OBJ_VCPU)
 		return;
+	/* Atomic: RECLAIMs of other TDVPRs (TDR shared) clear their slots meanwhile. */
 	if (td->vcpus)
 		for (uint32_t i = 0; i < td->max_vcpus; i++)
-			if (td->vcpus[i] == v)
-				td->vcpus[i] = NULL;
+			if (__atomic_load_n(&td->vcpus[i], __ATOMIC_RELAXED) == v)
+				__atomic_store_n(&td->vcpus[i], NULL, __ATOMIC_RELAXED);
 	seam_vcpu_free(m, v);
 }
 

@@ -21,23 +21,14 @@ uint64_t seam_tdh_vp_rd(struct seam_ctx *c)
 	uint64_t field = r->rdx;
 	bool v1 = c->version == 1;
 	struct vp_ops o;
-	bool new_assoc;
 	uint64_t st, val;
 
 	if (v1)
 		r->rdx = MD_FIELD_ID_NULL;
 	r->r8 = 0;
-	st = vp_get(c, r->rcx, TDX_OPERAND_ID_RCX, SEAM_LOCK_SHARED, SEAM_LOCK_SHARED, &o);
+	st = vp_md_get(c, true, &o);
 	if (st)
 		return st;
-	if ((st = vp_check_state(c, &o)))
-		goto out;
-	if (!vp_tdvps_complete(o.v)) {
-		st = TDX_TDCX_NUM_INCORRECT;
-		goto out;
-	}
-	if ((st = vp_associate(c, o.v, true, &new_assoc)))
-		goto out;
 	if (v1 && md_vp_is_null_id(field)) {
 		r->rdx = md_vp_next(o.v, MD_VP_HOST, false, field);
 		st = TDX_METADATA_FIRST_FIELD_ID_IN_CONTEXT;

@@ -18,21 +18,12 @@ uint64_t seam_tdh_vp_wr(struct seam_ctx *c)
 	struct tdx_module_args *r = c->r;
 	uint64_t field = r->rdx, value = r->r8, mask = r->r9;
 	struct vp_ops o;
-	bool new_assoc;
 	uint64_t st, old;
 
 	r->r8 = 0;
-	st = vp_get(c, r->rcx, TDX_OPERAND_ID_RCX, SEAM_LOCK_SHARED, SEAM_LOCK_SHARED, &o);
+	st = vp_md_get(c, false, &o);
 	if (st)
 		return st;
-	if ((st = vp_check_state(c, &o)))
-		goto out;
-	if (!vp_tdvps_complete(o.v)) {
-		st = TDX_TDCX_NUM_INCORRECT;
-		goto out;
-	}
-	if ((st = vp_associate(c, o.v, false, &new_assoc)))
-		goto out;
 	st = md_vp_write(c->s, o.v, MD_VP_HOST, field, value, mask, &old);
 	if (st)
 		goto out;

@@ -2,8 +2,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <sched.h>
 
 #include "tsim_td.h"
+#include "seam/sept.h"
+#include "seam/td.h"
+#include "sim/sim_int.h"
 
 #define STATUS_CLASS_MASK 0xFFFFFFFF00000000ULL
 
@@ -69,6 +73,19 @@ uint64_t tsim_keyed_pa(struct tsim_env *e, uint64_t pa, uint32_t keyid)
 	return pa | ((uint64_t)keyid << e->keyid_shift);
 }
 
+uint64_t tsim_pa_outside(struct tsim_env *e)
+{
+	const struct tdx_tdmr_info *last = &e->t.info[e->t.n - 1];
+	uint64_t pa = last->base + last->size;
+	assert_true(pa < (1ULL << e->keyid_shift));
+	return pa;
+}
+
+struct seam_td *tsim_td_obj(struct tsim_td *td)
+{
+	return seam_obj_get(&td->e->s->mod, td->tdr);
+}
+
 unsigned tsim_page_type(struct tsim_env *e, uint64_t pa)
 {
 	unsigned type = ~0u;
@@ -99,6 +116,9 @@ uint64_t tsim_seamcall_retry(tdxsim *s, unsigned lp, uint64_t fn, struct tdx_mod
 		st = seamcall_raw(s, lp, fn, a);
 		if ((st & STATUS_CLASS_MASK) != TDX_OPERAND_BUSY && st != TDX_SYS_BUSY)
 			break;
+		/* The holder may be a preempted thread (more threads than CPUs):
+		 * let it run rather than spend the tries while it is off-CPU. */
+		sched_yield();
 	}
 	return st;
 }
@@ -106,7 +126,8 @@ uint64_t tsim_seamcall_retry(tdxsim *s, unsigned lp, uint64_t fn, struct tdx_mod
 #define call_ok(s, lp, fn, a) \
 	tsim_expect_status(__FILE__, __LINE__, TDX_SUCCESS, tsim_seamcall_retry((s), (lp), (fn), (a)), (fn))
 
-void tsim_td_create_on(struct tsim_env *e, struct tsim_td *td, unsigned lp, const unsigned *pkg_lp)
+static void td_create(struct tsim_env *e, struct tsim_td *td, unsigned lp, const unsigned *pkg_lp,
+		      bool key_config)
 {
 	memset(td, 0, sizeof(*td));
 	td->e = e;
@@ -119,15 +140,25 @@ void tsim_td_create_on(struct tsim_env *e, struct tsim_td *td, unsigned lp, cons
 	td->ept_levels = 4;
 	struct tdx_module_args a = { .rcx = td->tdr, .rdx = td->hkid };
 	call_ok(e->s, lp, TDH_MNG_CREATE, &a);
-	for (unsigned pkg = 0; pkg < e->n_pkgs; pkg++) {
+	for (unsigned pkg = 0; key_config && pkg < e->n_pkgs; pkg++) {
 		struct tdx_module_args k = { .rcx = td->tdr };
 		call_ok(e->s, td->pkg_lp[pkg], TDH_MNG_KEY_CONFIG, &k);
 	}
 }
 
+void tsim_td_create_on(struct tsim_env *e, struct tsim_td *td, unsigned lp, const unsigned *pkg_lp)
+{
+	td_create(e, td, lp, pkg_lp, true);
+}
+
 void tsim_td_create(struct tsim_env *e, struct tsim_td *td)
 {
-	tsim_td_create_on(e, td, 0, NULL);
+	td_create(e, td, 0, NULL, true);
+}
+
+void tsim_td_create_nokey(struct tsim_env *e, struct tsim_td *td)
+{
+	td_create(e, td, 0, NULL, false);
 }
 
 void tsim_td_addcx(struct tsim_td *td)
@@ -208,6 +239,19 @@ void tsim_sept_map(struct tsim_td *td, uint64_t gpa, unsigned level)
 		td->sept[td->n_sept].level = (unsigned)l;
 		td->n_sept++;
 	}
+}
+
+void tsim_sept_force_state(struct tsim_td *td, uint64_t gpa, unsigned state, uint64_t clear)
+{
+	uint64_t table = 0;
+	for (unsigned i = 0; i < td->n_sept; i++)
+		if (td->sept[i].level == 1 && td->sept[i].gpa == (gpa & ~(TDX_2M - 1)))
+			table = td->sept[i].pa;
+	assert_true(table != 0);
+	uint64_t epa = table + 8 * ((gpa >> 12) & 511), v;
+	assert_int_equal(tdxsim_mem_read(td->e->s, epa, td->hkid, &v, 8), TDXSIM_OK);
+	v = (v & ~(SEPT_STATE_MASK | clear)) | ((uint64_t)state << SEPT_STATE_SHIFT);
+	assert_int_equal(tdxsim_mem_write(td->e->s, epa, td->hkid, &v, 8), TDXSIM_OK);
 }
 
 static void page_track(struct tsim_td *td, uint64_t gpa, uint64_t pa, unsigned level)

@@ -14,6 +14,15 @@
 
 #include "tsim.h"
 
+struct seam_td;
+
+/* Test rows a shared test header defines for the file including it: the
+ * file defines ROW_PREFIX (its test-name prefix, e.g. test_tdh_mem_rd) and
+ * registers TSIM_ROW(row), i.e. <prefix>__<row>, in main() as its own. */
+#define TSIM_ROW(row) TSIM_ROW_(ROW_PREFIX, row)
+#define TSIM_ROW_(prefix, row) TSIM_ROW__(prefix, row)
+#define TSIM_ROW__(prefix, row) prefix##__##row
+
 /* A READY module with every TDMR initialised, plus allocators (safe to use
  * from several threads). */
 struct tsim_env {
@@ -96,6 +105,9 @@ uint64_t tsim_seamcall_retry(tdxsim *s, unsigned lp, uint64_t fn, struct tdx_mod
 void tsim_td_addcx(struct tsim_td *td);
 /* Write p to shared memory and issue MNG.INIT; returns the status (RCX out in *rcx if not NULL). */
 uint64_t tsim_td_init_raw(struct tsim_td *td, const struct tdx_td_params *p, uint64_t *rcx);
+/* MNG.CREATE only (fresh TDR and KeyID, no KEY.CONFIG): lifecycle
+ * HKID_ASSIGNED, so the TD leaves answer TD_KEYS_NOT_CONFIGURED. */
+void tsim_td_create_nokey(struct tsim_env *e, struct tsim_td *td);
 /* create + addcx + MNG.INIT with tsim_td_params(attributes, max_vcpus). */
 void tsim_td_build(struct tsim_env *e, struct tsim_td *td, uint64_t attributes, uint16_t max_vcpus);
 
@@ -112,6 +124,12 @@ uint64_t tsim_page_aug(struct tsim_td *td, uint64_t gpa, unsigned level);
 /* MR.FINALIZE. */
 void tsim_td_finalize(struct tsim_td *td);
 
+/* Test-only route: rewrite the state of the 4K S-EPT entry of gpa (its
+ * 4K table must have been added by the fixtures) through the TD's KeyID,
+ * clearing the entry bits in clear; e.g. BLOCKEDW without W, which only
+ * live export produces. */
+void tsim_sept_force_state(struct tsim_td *td, uint64_t gpa, unsigned state, uint64_t clear);
+
 /* Runtime removal of a private page as KVM zaps it: RANGE.BLOCK, MEM.TRACK
  * (when RUNNABLE), PAGE.REMOVE, PAGE.WBINVD through the TD's KeyID. */
 void tsim_page_zap(struct tsim_td *td, uint64_t gpa, unsigned level);
@@ -121,6 +139,14 @@ void tsim_page_zap(struct tsim_td *td, uint64_t gpa, unsigned level);
  * S-EPT, TDCX/TDVPR, TDCS, TDR last) and PAGE.WBINVD of the TDR with the
  * global KeyID. Afterwards every page is PT_NDA. */
 void tsim_td_teardown(struct tsim_td *td);
+
+/* A page-aligned PA just above the last TDMR: no TDMR covers it
+ * (OPERAND_ADDR_RANGE_ERROR for a page operand) and it has no KeyID bits. */
+uint64_t tsim_pa_outside(struct tsim_env *e);
+
+/* Test-only route: the module's structure of the TD (NULL when td->tdr is
+ * not a TDR). Include seam/td.h to look inside. */
+struct seam_td *tsim_td_obj(struct tsim_td *td);
 
 /* PAMT type of a page (tdxsim_pamt_lookup: no SEAMCALL, any thread). */
 unsigned tsim_page_type(struct tsim_env *e, uint64_t pa);

@@ -10,43 +10,15 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "tsim_td.h"
-#include "seam/td.h"
-#include "sim/sim_int.h"
+#define ROW_PREFIX test_tdh_mem_page_add
+#define OWN_OP_STATE_ROW
+/* Fixtures, and the rows test_tdh_mem_page_add__keys_not_configured and
+ * __tdcs_not_allocated that main() registers. */
+#include "td_page_fixtures.h"
 
-#define GPA     0x100000ULL
-#define SVE     (1ULL << 63)
 /* Architectural view of a 4K MAPPED leaf as the module reports it: RWX,
  * WB, ignore-PAT, PS (part of the module's leaf-state encoding), SVE. */
 #define EXT_MAPPED_4K(pa) ((pa) | 0xF7ULL | SVE)
-
-struct fx {
-	struct tsim_env e;
-	struct tsim_td td;
-};
-
-/* An INITIALIZED TD with one vCPU. */
-static void fx_init(struct fx *f, uint64_t attrs)
-{
-	tsim_env_init(&f->e);
-	tsim_td_build(&f->e, &f->td, attrs, 4);
-	tsim_vcpu_add(&f->td, 0);
-}
-
-static void fx_fini(struct fx *f)
-{
-	tsim_env_fini(&f->e);
-}
-
-static struct seam_td *td_obj(struct tsim_td *td)
-{
-	return seam_obj_get(&td->e->s->mod, td->tdr);
-}
-
-static uint64_t chldcnt(struct tsim_td *td)
-{
-	return atomic_load(&td_obj(td)->chldcnt);
-}
 
 static uint64_t src_pa(struct tsim_td *td)
 {
@@ -65,12 +37,17 @@ static void expect_err(struct tsim_td *td, uint64_t gpa, uint64_t pa, uint64_t s
 		       uint64_t status)
 {
 	struct tdx_module_args a;
-	uint64_t before = td_obj(td) ? chldcnt(td) : 0;
+	uint64_t before = tsim_td_obj(td) ? chldcnt(td) : 0;
 	assert_tdx_status(status, page_add(td, gpa, pa, src, &a));
 	assert_int_equal(a.rcx, 0);
 	assert_int_equal(a.rdx, 0);
-	if (td_obj(td))
+	if (tsim_td_obj(td))
 		assert_int_equal(chldcnt(td), before);
+}
+
+static void expect_early_err(struct fx *f, uint64_t status)
+{
+	expect_err(&f->td, GPA, tsim_page(&f->e), src_pa(&f->td), status);
 }
 
 /* A fresh target page and the S-EPT mapped down to the 4K table for GPA. */
@@ -84,7 +61,7 @@ static void test_tdh_mem_page_add__success(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	uint64_t pa = prep(&f.td, GPA);
 	uint64_t before = chldcnt(&f.td);
 	struct tdx_module_args a;
@@ -116,7 +93,7 @@ static void test_tdh_mem_page_add__encrypted_copy(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	uint8_t src[4096], buf[4096], zero[4096] = { 0 };
 	for (unsigned i = 0; i < sizeof(src); i++)
 		src[i] = (uint8_t)(i * 7 + 1);
@@ -142,7 +119,7 @@ static void test_tdh_mem_page_add__tdr_invalid(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	uint64_t pa = prep(&f.td, GPA);
 	uint64_t tdr = f.td.tdr;
 	uint64_t want = tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RDX);
@@ -159,7 +136,7 @@ static void test_tdh_mem_page_add__tdr_addr_range(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	uint64_t pa = prep(&f.td, GPA);
 	f.td.tdr = 1ULL << (f.e.keyid_shift - 1);                /* no DRAM, no TDMR */
 	expect_err(&f.td, GPA, pa, src_pa(&f.td),
@@ -171,7 +148,7 @@ static void test_tdh_mem_page_add__tdr_busy(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	uint64_t pa = prep(&f.td, GPA);
 	unsigned id = tsim_fault(f.e.s, TDX_OPERAND_BUSY, TDH_MEM_PAGE_ADD, -1, 1, 1);
 	expect_err(&f.td, GPA, pa, src_pa(&f.td),
@@ -187,7 +164,7 @@ static void test_tdh_mem_page_add__tdr_metadata(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	uint64_t pa = prep(&f.td, GPA);
 	uint64_t tdr = f.td.tdr;
 	f.td.tdr = f.td.tdcs[0];                                /* PT_TDCX */
@@ -204,55 +181,21 @@ static void test_tdh_mem_page_add__td_fatal(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	uint64_t pa = prep(&f.td, GPA);
-	atomic_store(&td_obj(&f.td)->fatal, 1);                 /* test-only route */
+	atomic_store(&tsim_td_obj(&f.td)->fatal, 1);                 /* test-only route */
 	expect_err(&f.td, GPA, pa, src_pa(&f.td), TDX_TD_FATAL);
-	atomic_store(&td_obj(&f.td)->fatal, 0);
+	atomic_store(&tsim_td_obj(&f.td)->fatal, 0);
 	fx_fini(&f);
-}
-
-static void test_tdh_mem_page_add__keys_not_configured(void **state)
-{
-	(void)state;
-	struct tsim_env e;
-	struct tsim_td td = { .e = &e };
-	tsim_env_init(&e);
-	td.tdr = tsim_page(&e);
-	td.shared = tsim_page(&e);
-	(void)tsim_page(&e);
-	td.hkid = tsim_hkid(&e);
-	struct tdx_module_args c = { .rcx = td.tdr, .rdx = td.hkid };
-	seamcall_ok(e.s, 0, TDH_MNG_CREATE, &c);                /* no KEY.CONFIG */
-	expect_err(&td, GPA, tsim_page(&e), src_pa(&td), TDX_TD_KEYS_NOT_CONFIGURED);
-	tsim_env_fini(&e);
-}
-
-static void test_tdh_mem_page_add__tdcs_not_allocated(void **state)
-{
-	(void)state;
-	struct tsim_env e;
-	struct tsim_td td;
-	tsim_env_init(&e);
-	tsim_td_create(&e, &td);                                /* no ADDCX */
-	expect_err(&td, GPA, tsim_page(&e), src_pa(&td), TDX_TDCS_NOT_ALLOCATED);
-	tsim_env_fini(&e);
 }
 
 static void test_tdh_mem_page_add__op_state_incorrect(void **state)
 {
 	(void)state;
-	/* UNINITIALIZED: TDCS added, MNG.INIT not done. */
-	struct tsim_env e;
-	struct tsim_td td;
-	tsim_env_init(&e);
-	tsim_td_create(&e, &td);
-	tsim_td_addcx(&td);
-	expect_err(&td, GPA, tsim_page(&e), src_pa(&td), TDX_OP_STATE_INCORRECT);
-	tsim_env_fini(&e);
+	expect_uninit_err();
 	/* RUNNABLE: after MR.FINALIZE. */
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	uint64_t pa = prep(&f.td, GPA);
 	tsim_td_finalize(&f.td);
 	expect_err(&f.td, GPA, pa, src_pa(&f.td), TDX_OP_STATE_INCORRECT);
@@ -264,7 +207,7 @@ static void test_tdh_mem_page_add__gpa_invalid(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	uint64_t pa = prep(&f.td, GPA);
 	uint64_t want = tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX);
 	expect_err(&f.td, GPA | 1, pa, src_pa(&f.td), want);            /* level 1 */
@@ -280,7 +223,7 @@ static void test_tdh_mem_page_add__ept_walk_failed(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	uint64_t pa = tsim_page(&f.e);
 	struct tdx_module_args a;
 	/* No S-EPT below the root: the walk stops at the FREE PML4E. */
@@ -309,7 +252,7 @@ static void test_tdh_mem_page_add__ept_entry_state_incorrect(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	uint64_t pa = tsim_page_add(&f.td, GPA, NULL, false);
 	uint64_t pa2 = tsim_page(&f.e);
 	uint64_t before = chldcnt(&f.td);
@@ -326,7 +269,7 @@ static void test_tdh_mem_page_add__source_invalid(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	uint64_t pa = prep(&f.td, GPA);
 	uint64_t want = tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_R9);
 	expect_err(&f.td, GPA, pa, src_pa(&f.td) + 0x40, want);                    /* misaligned */
@@ -343,7 +286,7 @@ static void test_tdh_mem_page_add__target_invalid(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	uint64_t pa = prep(&f.td, GPA);
 	uint64_t want = tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_R8);
 	expect_err(&f.td, GPA, pa + 0x800, src_pa(&f.td), want);
@@ -355,7 +298,7 @@ static void test_tdh_mem_page_add__target_addr_range(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	(void)prep(&f.td, GPA);
 	expect_err(&f.td, GPA, 1ULL << (f.e.keyid_shift - 1), src_pa(&f.td),
 		   tdx_status_op(TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_ID_R8));
@@ -366,7 +309,7 @@ static void test_tdh_mem_page_add__target_busy(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	uint64_t pa = prep(&f.td, GPA);
 	/* Operand locks in order: TDR, target page. */
 	unsigned id = tsim_fault(f.e.s, TDX_OPERAND_BUSY, TDH_MEM_PAGE_ADD, -1, 2, 1);
@@ -383,7 +326,7 @@ static void test_tdh_mem_page_add__target_metadata(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f, 0);
+	fx_init(&f);
 	(void)prep(&f.td, GPA);
 	uint64_t want = tdx_status_op(TDX_PAGE_METADATA_INCORRECT, TDX_OPERAND_ID_R8);
 	expect_err(&f.td, GPA, f.td.tdcs[2], src_pa(&f.td), want);              /* PT_TDCX */

@@ -11,44 +11,10 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "tsim_td.h"
-#include "seam/td.h"
-#include "sim/sim_int.h"
-
-#define GPA     0x100000ULL
-#define GPA_2M  0x400000ULL
-#define SVE     (1ULL << 63)
-/* Module's architectural view of leaves: PENDING = WB, ignore-PAT, PS, SVE;
- * MAPPED adds RWX. A non-leaf reports only RWX (and PS). */
-#define EXT_PENDING(pa) ((pa) | 0xF0ULL | SVE)
-#define EXT_MAPPED(pa)  ((pa) | 0xF7ULL | SVE)
-
-struct fx {
-	struct tsim_env e;
-	struct tsim_td td;
-};
-
-static void fx_init(struct fx *f)
-{
-	tsim_env_init(&f->e);
-	tsim_td_build(&f->e, &f->td, 0, 4);
-	tsim_vcpu_add(&f->td, 0);
-}
-
-static void fx_fini(struct fx *f)
-{
-	tsim_env_fini(&f->e);
-}
-
-static struct seam_td *td_obj(struct tsim_td *td)
-{
-	return seam_obj_get(&td->e->s->mod, td->tdr);
-}
-
-static uint64_t chldcnt(struct tsim_td *td)
-{
-	return atomic_load(&td_obj(td)->chldcnt);
-}
+#define ROW_PREFIX test_tdh_mem_page_aug
+/* Fixtures, and the rows test_tdh_mem_page_aug__keys_not_configured,
+ * __tdcs_not_allocated and __op_state_incorrect that main() registers. */
+#include "td_page_fixtures.h"
 
 static uint64_t aug(struct tsim_td *td, uint64_t gpa_lvl, uint64_t pa, struct tdx_module_args *a)
 {
@@ -59,12 +25,17 @@ static uint64_t aug(struct tsim_td *td, uint64_t gpa_lvl, uint64_t pa, struct td
 static void expect_err(struct tsim_td *td, uint64_t gpa_lvl, uint64_t pa, uint64_t status)
 {
 	struct tdx_module_args a;
-	uint64_t before = td_obj(td) ? chldcnt(td) : 0;
+	uint64_t before = tsim_td_obj(td) ? chldcnt(td) : 0;
 	assert_tdx_status(status, aug(td, gpa_lvl, pa, &a));
 	assert_int_equal(a.rcx, 0);
 	assert_int_equal(a.rdx, 0);
-	if (td_obj(td))
+	if (tsim_td_obj(td))
 		assert_int_equal(chldcnt(td), before);
+}
+
+static void expect_early_err(struct fx *f, uint64_t status)
+{
+	expect_err(&f->td, GPA, tsim_page(&f->e), status);
 }
 
 static void expect_ext(struct tsim_td *td, uint64_t gpa_lvl, uint64_t pa, uint64_t status,
@@ -76,12 +47,6 @@ static void expect_ext(struct tsim_td *td, uint64_t gpa_lvl, uint64_t pa, uint64
 	assert_int_equal(a.rcx, rcx);
 	assert_int_equal(a.rdx, rdx);
 	assert_int_equal(chldcnt(td), before);
-}
-
-static void rdmd(struct tsim_env *e, uint64_t pa, struct tdx_module_args *m)
-{
-	*m = (struct tdx_module_args){ .rcx = pa };
-	seamcall_ok(e->s, 0, TDH_PHYMEM_PAGE_RDMD, m);
 }
 
 static void test_tdh_mem_page_aug__success_4k(void **state)
@@ -215,35 +180,10 @@ static void test_tdh_mem_page_aug__td_fatal(void **state)
 	struct fx f;
 	fx_init(&f);
 	tsim_sept_map(&f.td, GPA, 0);
-	atomic_store(&td_obj(&f.td)->fatal, 1);
+	atomic_store(&tsim_td_obj(&f.td)->fatal, 1);
 	expect_err(&f.td, GPA, tsim_page(&f.e), TDX_TD_FATAL);
-	atomic_store(&td_obj(&f.td)->fatal, 0);
+	atomic_store(&tsim_td_obj(&f.td)->fatal, 0);
 	fx_fini(&f);
-}
-
-static void test_tdh_mem_page_aug__keys_not_configured(void **state)
-{
-	(void)state;
-	struct tsim_env e;
-	struct tsim_td td = { .e = &e };
-	tsim_env_init(&e);
-	td.tdr = tsim_page(&e);
-	td.hkid = tsim_hkid(&e);
-	struct tdx_module_args c = { .rcx = td.tdr, .rdx = td.hkid };
-	seamcall_ok(e.s, 0, TDH_MNG_CREATE, &c);
-	expect_err(&td, GPA, tsim_page(&e), TDX_TD_KEYS_NOT_CONFIGURED);
-	tsim_env_fini(&e);
-}
-
-static void test_tdh_mem_page_aug__tdcs_not_allocated(void **state)
-{
-	(void)state;
-	struct tsim_env e;
-	struct tsim_td td;
-	tsim_env_init(&e);
-	tsim_td_create(&e, &td);
-	expect_err(&td, GPA, tsim_page(&e), TDX_TDCS_NOT_ALLOCATED);
-	tsim_env_fini(&e);
 }
 
 static void test_tdh_mem_page_aug__op_state_busy(void **state)
@@ -259,18 +199,6 @@ static void test_tdh_mem_page_aug__op_state_busy(void **state)
 	struct tdx_module_args a;
 	assert_tdx_status(TDX_SUCCESS, aug(&f.td, GPA, pa, &a));
 	fx_fini(&f);
-}
-
-static void test_tdh_mem_page_aug__op_state_incorrect(void **state)
-{
-	(void)state;
-	struct tsim_env e;
-	struct tsim_td td;
-	tsim_env_init(&e);
-	tsim_td_create(&e, &td);
-	tsim_td_addcx(&td);                                     /* UNINITIALIZED */
-	expect_err(&td, GPA, tsim_page(&e), TDX_OP_STATE_INCORRECT);
-	tsim_env_fini(&e);
 }
 
 static void test_tdh_mem_page_aug__gpa_invalid(void **state)

@@ -11,42 +11,10 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "tsim_td.h"
-#include "seam/td.h"
-#include "sim/sim_int.h"
-
-#define GPA     0x100000ULL
-#define GPA_2M  0x400000ULL
-#define SVE     (1ULL << 63)
-#define EXT_PENDING(pa) ((pa) | 0xF0ULL | SVE)
-#define EXT_MAPPED(pa)  ((pa) | 0xF7ULL | SVE)
-
-struct fx {
-	struct tsim_env e;
-	struct tsim_td td;
-};
-
-static void fx_init(struct fx *f)
-{
-	tsim_env_init(&f->e);
-	tsim_td_build(&f->e, &f->td, 0, 4);
-	tsim_vcpu_add(&f->td, 0);
-}
-
-static void fx_fini(struct fx *f)
-{
-	tsim_env_fini(&f->e);
-}
-
-static struct seam_td *td_obj(struct tsim_td *td)
-{
-	return seam_obj_get(&td->e->s->mod, td->tdr);
-}
-
-static uint64_t chldcnt(struct tsim_td *td)
-{
-	return atomic_load(&td_obj(td)->chldcnt);
-}
+#define ROW_PREFIX test_tdh_mem_page_remove
+/* Fixtures, and the rows test_tdh_mem_page_remove__keys_not_configured,
+ * __tdcs_not_allocated and __op_state_incorrect that main() registers. */
+#include "td_page_fixtures.h"
 
 static uint64_t rm(struct tsim_td *td, uint64_t gpa_lvl, struct tdx_module_args *a)
 {
@@ -57,12 +25,17 @@ static uint64_t rm(struct tsim_td *td, uint64_t gpa_lvl, struct tdx_module_args 
 static void expect_err(struct tsim_td *td, uint64_t gpa_lvl, uint64_t status)
 {
 	struct tdx_module_args a;
-	uint64_t before = td_obj(td) ? chldcnt(td) : 0;
+	uint64_t before = tsim_td_obj(td) ? chldcnt(td) : 0;
 	assert_tdx_status(status, rm(td, gpa_lvl, &a));
 	assert_int_equal(a.rcx, 0);
 	assert_int_equal(a.rdx, 0);
-	if (td_obj(td))
+	if (tsim_td_obj(td))
 		assert_int_equal(chldcnt(td), before);
+}
+
+static void expect_early_err(struct fx *f, uint64_t status)
+{
+	expect_err(&f->td, GPA, status);
 }
 
 static void expect_ext(struct tsim_td *td, uint64_t gpa_lvl, uint64_t status, uint64_t rcx,
@@ -96,12 +69,6 @@ static void forget(struct tsim_td *td, uint64_t gpa)
 			td->page[i] = td->page[--td->n_pages];
 			return;
 		}
-}
-
-static void rdmd(struct tsim_env *e, uint64_t pa, struct tdx_module_args *m)
-{
-	*m = (struct tdx_module_args){ .rcx = pa };
-	seamcall_ok(e->s, 0, TDH_PHYMEM_PAGE_RDMD, m);
 }
 
 /* Before MR.FINALIZE no blocking or tracking is needed. */
@@ -236,35 +203,10 @@ static void test_tdh_mem_page_remove__td_fatal(void **state)
 	struct fx f;
 	fx_init(&f);
 	(void)tsim_page_add(&f.td, GPA, NULL, false);
-	atomic_store(&td_obj(&f.td)->fatal, 1);
+	atomic_store(&tsim_td_obj(&f.td)->fatal, 1);
 	expect_err(&f.td, GPA, TDX_TD_FATAL);
-	atomic_store(&td_obj(&f.td)->fatal, 0);
+	atomic_store(&tsim_td_obj(&f.td)->fatal, 0);
 	fx_fini(&f);
-}
-
-static void test_tdh_mem_page_remove__keys_not_configured(void **state)
-{
-	(void)state;
-	struct tsim_env e;
-	struct tsim_td td = { .e = &e };
-	tsim_env_init(&e);
-	td.tdr = tsim_page(&e);
-	td.hkid = tsim_hkid(&e);
-	struct tdx_module_args c = { .rcx = td.tdr, .rdx = td.hkid };
-	seamcall_ok(e.s, 0, TDH_MNG_CREATE, &c);
-	expect_err(&td, GPA, TDX_TD_KEYS_NOT_CONFIGURED);
-	tsim_env_fini(&e);
-}
-
-static void test_tdh_mem_page_remove__tdcs_not_allocated(void **state)
-{
-	(void)state;
-	struct tsim_env e;
-	struct tsim_td td;
-	tsim_env_init(&e);
-	tsim_td_create(&e, &td);
-	expect_err(&td, GPA, TDX_TDCS_NOT_ALLOCATED);
-	tsim_env_fini(&e);
 }
 
 static void test_tdh_mem_page_remove__op_state_busy(void **state)
@@ -277,18 +219,6 @@ static void test_tdh_mem_page_remove__op_state_busy(void **state)
 	expect_err(&f.td, GPA, tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_OP_STATE));
 	assert_int_equal(tsim_fault_fired(f.e.s, id), 1);
 	fx_fini(&f);
-}
-
-static void test_tdh_mem_page_remove__op_state_incorrect(void **state)
-{
-	(void)state;
-	struct tsim_env e;
-	struct tsim_td td;
-	tsim_env_init(&e);
-	tsim_td_create(&e, &td);
-	tsim_td_addcx(&td);                                     /* UNINITIALIZED */
-	expect_err(&td, GPA, TDX_OP_STATE_INCORRECT);
-	tsim_env_fini(&e);
 }
 
 static void test_tdh_mem_page_remove__gpa_invalid(void **state)

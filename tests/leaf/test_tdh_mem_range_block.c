@@ -5,287 +5,21 @@
  * (NL_MAPPED -> NL_BLOCKED) and records the TD epoch as BEPOCH in the PAMT
  * entry of the blocked page (RDMD R9).
  */
-#define LEAF TDH_MEM_RANGE_BLOCK
-#define ERR_RCX(in) 0
-#define ERR_RDX(in) 0
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "tsim_td.h"
-#include "seam/sept.h"
-#include "sim/sim_int.h"
-
-#define SVE (1ULL << 63)
-
-struct fx {
-	struct tsim_env e;
-	struct tsim_td td;
-};
-
-/* How far the fixture TD gets: MNG.CREATE only, + the TDCS pages
- * (UNINITIALIZED), + MNG.INIT and one vCPU (INITIALIZED), + MR.FINALIZE. */
-enum fx_kind { FX_CREATED, FX_UNINIT, FX_INIT, FX_RUNNABLE };
-
-static void fx_init(struct fx *f, enum fx_kind k)
-{
-	tsim_env_init(&f->e);
-	tsim_td_create(&f->e, &f->td);
-	if (k == FX_CREATED)
-		return;
-	tsim_td_addcx(&f->td);
-	if (k == FX_UNINIT)
-		return;
-	struct tdx_td_params p;
-	tsim_td_params(&f->e, &p, 0, 4);
-	assert_tdx_status(TDX_SUCCESS, tsim_td_init_raw(&f->td, &p, NULL));
-	tsim_vcpu_add(&f->td, 0);
-	if (k == FX_RUNNABLE)
-		tsim_td_finalize(&f->td);
-}
-
-static void fx_fini(struct fx *f)
-{
-	tsim_env_fini(&f->e);
-}
-
-static struct seam_td *td_obj(struct fx *f)
-{
-	return seam_obj_get(&f->e.s->mod, f->td.tdr);
-}
-
-static inline uint64_t chldcnt(struct fx *f)
-{
-	return atomic_load(&td_obj(f)->chldcnt);
-}
-
-static uint64_t call(struct fx *f, uint64_t fn, struct tdx_module_args *a)
-{
-	return seamcall_raw(f->e.s, 0, fn, a);
-}
-
-/* The next call of the leaf fails its nth operand lock. */
-static void fail_lock(struct fx *f, uint64_t nth)
-{
-	tsim_fault(f->e.s, TDX_OPERAND_BUSY, LEAF, -1, nth, 1);
-}
-
-/* A page-aligned PA outside every TDMR (and without KeyID bits). */
-static uint64_t pa_outside(struct fx *f)
-{
-	const struct tsim_tdmrs *t = &f->e.t;
-	uint64_t pa = t->info[t->n - 1].base + t->info[t->n - 1].size;
-	assert_true(pa < (1ULL << f->e.keyid_shift));
-	return pa;
-}
-
-/* An error without ext outputs: exact status, the module's zeroed outputs,
- * nothing changed in the TD's page count. */
-static void expect_err(struct fx *f, const struct tdx_module_args *in, uint64_t status)
-{
-	struct tdx_module_args a = *in;
-	struct seam_td *td = td_obj(f);
-	uint64_t before = td ? atomic_load(&td->chldcnt) : 0;
-	assert_tdx_status(status, call(f, LEAF, &a));
-	assert_int_equal(a.rcx, ERR_RCX(in));
-	assert_int_equal(a.rdx, ERR_RDX(in));
-	if (td)
-		assert_int_equal(atomic_load(&td->chldcnt), before);
-}
-
-/* Arguments of a call that passes every check (setup: prepare the TD for
- * it; false with the FX_CREATED / FX_UNINIT fixtures). */
-static void args(struct fx *f, struct tdx_module_args *a, bool setup);
-
-/* An S-EPT error: exact status and the ext outputs (RCX = architectural
- * entry, RDX = level | state << 8). */
-static void expect_ext(struct fx *f, const struct tdx_module_args *in, uint64_t status,
-		       uint64_t entry, unsigned level, unsigned st)
-{
-	struct tdx_module_args a = *in;
-	uint64_t before = chldcnt(f);
-	assert_tdx_status(status, call(f, LEAF, &a));
-	assert_int_equal(a.rcx, entry);
-	assert_int_equal(a.rdx, level | (st << 8));
-	assert_int_equal(chldcnt(f), before);
-}
-
-/* ---- Common rows: TDR operand, TD state, GPA operand, tree lock ---- */
-
-static void test_tdh_mem_range_block__tdr_keyid_bits(void **state)
-{
-	(void)state;
-	struct fx f;
-	struct tdx_module_args a;
-	fx_init(&f, FX_INIT);
-	args(&f, &a, true);
-	a.rdx = tsim_keyed_pa(&f.e, f.td.tdr, f.td.hkid);
-	expect_err(&f, &a, tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RDX));
-	fx_fini(&f);
-}
-
-static void test_tdh_mem_range_block__tdr_outside_tdmrs(void **state)
-{
-	(void)state;
-	struct fx f;
-	struct tdx_module_args a;
-	fx_init(&f, FX_INIT);
-	args(&f, &a, true);
-	a.rdx = pa_outside(&f);
-	expect_err(&f, &a, tdx_status_op(TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_ID_RDX));
-	fx_fini(&f);
-}
-
-static void test_tdh_mem_range_block__tdr_busy(void **state)
-{
-	(void)state;
-	struct fx f;
-	struct tdx_module_args a;
-	fx_init(&f, FX_INIT);
-	args(&f, &a, true);
-	fail_lock(&f, 1);
-	expect_err(&f, &a, tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_RDX));
-	fx_fini(&f);
-}
-
-static void test_tdh_mem_range_block__tdr_not_a_tdr(void **state)
-{
-	(void)state;
-	struct fx f;
-	struct tdx_module_args a;
-	fx_init(&f, FX_INIT);
-	args(&f, &a, true);
-	a.rdx = f.td.tdcs[0];
-	expect_err(&f, &a, tdx_status_op(TDX_PAGE_METADATA_INCORRECT, TDX_OPERAND_ID_RDX));
-	a.rdx = tsim_page(&f.e);
-	expect_err(&f, &a, tdx_status_op(TDX_PAGE_METADATA_INCORRECT, TDX_OPERAND_ID_RDX));
-	fx_fini(&f);
-}
-
-static void test_tdh_mem_range_block__td_fatal(void **state)
-{
-	(void)state;
-	struct fx f;
-	struct tdx_module_args a;
-	fx_init(&f, FX_INIT);
-	args(&f, &a, true);
-	atomic_store(&td_obj(&f)->fatal, 1);
-	expect_err(&f, &a, TDX_TD_FATAL);
-	fx_fini(&f);
-}
-
-static void test_tdh_mem_range_block__td_keys_not_configured(void **state)
-{
-	(void)state;
-	struct fx f;
-	struct tdx_module_args a;
-	fx_init(&f, FX_INIT);
-	args(&f, &a, true);
-	atomic_store(&td_obj(&f)->lifecycle, TD_HKID_ASSIGNED);
-	expect_err(&f, &a, TDX_TD_KEYS_NOT_CONFIGURED);
-	fx_fini(&f);
-}
-
-static void test_tdh_mem_range_block__tdcs_not_allocated(void **state)
-{
-	(void)state;
-	struct fx f;
-	struct tdx_module_args a;
-	fx_init(&f, FX_CREATED);
-	args(&f, &a, false);
-	expect_err(&f, &a, TDX_TDCS_NOT_ALLOCATED);
-	fx_fini(&f);
-}
-
-static void test_tdh_mem_range_block__op_state_busy(void **state)
-{
-	(void)state;
-	struct fx f;
-	struct tdx_module_args a;
-	fx_init(&f, FX_INIT);
-	args(&f, &a, true);
-	fail_lock(&f, 2);
-	expect_err(&f, &a, tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_OP_STATE));
-	fx_fini(&f);
-}
-
-static void test_tdh_mem_range_block__op_state_uninitialized(void **state)
-{
-	(void)state;
-	struct fx f;
-	struct tdx_module_args a;
-	fx_init(&f, FX_UNINIT);
-	args(&f, &a, false);
-	expect_err(&f, &a, TDX_OP_STATE_INCORRECT);
-	fx_fini(&f);
-}
-
-static void test_tdh_mem_range_block__level_above_range(void **state)
-{
-	(void)state;
-	struct fx f;
-	struct tdx_module_args a;
-	fx_init(&f, FX_INIT);
-	args(&f, &a, true);
-	a.rcx = (a.rcx & ~7ULL & ~(0xffffffffffffULL)) | 4;
-	expect_err(&f, &a, tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX));
-	fx_fini(&f);
-}
-
-static void test_tdh_mem_range_block__gpa_reserved_bits(void **state)
-{
-	(void)state;
-	struct fx f;
-	struct tdx_module_args a;
-	fx_init(&f, FX_INIT);
-	args(&f, &a, true);
-	a.rcx |= 1ULL << 3;
-	expect_err(&f, &a, tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX));
-	a.rcx ^= (1ULL << 3) | (1ULL << 52);
-	expect_err(&f, &a, tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX));
-	fx_fini(&f);
-}
-
-static void test_tdh_mem_range_block__gpa_shared_bit(void **state)
-{
-	(void)state;
-	struct fx f;
-	struct tdx_module_args a;
-	fx_init(&f, FX_INIT);
-	args(&f, &a, true);
-	a.rcx |= 1ULL << 47;
-	expect_err(&f, &a, tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX));
-	fx_fini(&f);
-}
-
-static void test_tdh_mem_range_block__gpa_above_gpaw(void **state)
-{
-	(void)state;
-	struct fx f;
-	struct tdx_module_args a;
-	fx_init(&f, FX_INIT);
-	args(&f, &a, true);
-	a.rcx |= 1ULL << 48;
-	expect_err(&f, &a, tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX));
-	fx_fini(&f);
-}
-
-static void test_tdh_mem_range_block__sept_tree_busy(void **state)
-{
-	(void)state;
-	struct fx f;
-	struct tdx_module_args a;
-	fx_init(&f, FX_INIT);
-	args(&f, &a, true);
-	fail_lock(&f, 3);
-	expect_err(&f, &a, tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_SEPT_TREE));
-	fx_fini(&f);
-}
+#define LEAF TDH_MEM_RANGE_BLOCK
+#define ROW_PREFIX test_tdh_mem_range_block
+#define SEPT_WALK_FAILED
+/* Fixtures, and the common rows test_tdh_mem_range_block__<row> that main()
+ * registers: the TDR, the TD state, the GPA and level, the tree lock and
+ * walk_failed. */
+#include "sept_fixtures.h"
 
 /* ---- RANGE.BLOCK ---- */
 
-#define GPA (1ULL << 39)
 #define WB_IPAT_PS (0x30ULL | 0x40ULL | 0x80ULL)
 
 static void args(struct fx *f, struct tdx_module_args *a, bool setup)
@@ -309,14 +43,6 @@ static void block_ok(struct fx *f, uint64_t gpa_lvl)
 	assert_int_equal(a.rdx, 0);
 }
 
-static void sept_rd(struct fx *f, uint64_t gpa_lvl, uint64_t *entry, uint64_t *info)
-{
-	struct tdx_module_args a = { .rcx = gpa_lvl, .rdx = f->td.tdr };
-	assert_tdx_status(TDX_SUCCESS, call(f, TDH_MEM_SEPT_RD, &a));
-	*entry = a.rcx;
-	*info = a.rdx;
-}
-
 /* RDMD of pa: expect type, size and BEPOCH. */
 static void expect_pamt(struct fx *f, uint64_t pa, unsigned type, unsigned ps, uint64_t bepoch)
 {
@@ -326,11 +52,6 @@ static void expect_pamt(struct fx *f, uint64_t pa, unsigned type, unsigned ps, u
 	assert_int_equal(m.rdx, f->td.tdr);
 	assert_int_equal(m.r8, ps);
 	assert_int_equal(m.r9, bepoch);
-}
-
-static uint64_t epoch(struct fx *f)
-{
-	return atomic_load(&td_obj(f)->td_epoch);
 }
 
 static void test_tdh_mem_range_block__success_mapped_4k(void **state)
@@ -437,17 +158,6 @@ static void test_tdh_mem_range_block__entry_free(void **state)
 	a.rcx = (GPA + 4096) | 0;
 	expect_ext(&f, &a, tdx_status_op(TDX_EPT_ENTRY_STATE_INCORRECT, TDX_OPERAND_ID_RCX), SVE, 0,
 		   SEPT_FREE);
-	fx_fini(&f);
-}
-
-static void test_tdh_mem_range_block__walk_failed(void **state)
-{
-	(void)state;
-	struct fx f;
-	struct tdx_module_args a;
-	fx_init(&f, FX_INIT);
-	args(&f, &a, false);
-	expect_ext(&f, &a, tdx_status_op(TDX_EPT_WALK_FAILED, TDX_OPERAND_ID_RCX), SVE, 3, 0);
 	fx_fini(&f);
 }
 

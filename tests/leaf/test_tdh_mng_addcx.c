@@ -14,11 +14,6 @@
 
 #define SEPT_FREE_ENTRY (1ULL << 63)
 
-static struct seam_td *td_obj(struct tsim_td *td)
-{
-	return seam_obj_get(&td->e->s->mod, td->tdr);
-}
-
 static uint64_t addcx(struct tsim_td *td, uint64_t page, uint64_t tdr)
 {
 	struct tdx_module_args a = { .rcx = page, .rdx = tdr, .r8 = 0x77 };
@@ -32,7 +27,7 @@ static uint64_t addcx(struct tsim_td *td, uint64_t page, uint64_t tdr)
 /* Error: nothing changes in the TD, the page stays free. */
 static void expect_err(struct tsim_td *td, uint64_t page, uint64_t tdr, uint64_t status)
 {
-	struct seam_td *t = td_obj(td);
+	struct seam_td *t = tsim_td_obj(td);
 	unsigned n = t->num_tdcx;
 	uint64_t cc = atomic_load(&t->chldcnt);
 	assert_tdx_status(status, addcx(td, page, tdr));
@@ -65,9 +60,9 @@ static void test_tdh_mng_addcx__success(void **state)
 		assert_int_equal(tdxsim_mem_write(e.s, pa, 0, junk, sizeof(junk)), TDXSIM_OK);
 		assert_tdx_status(TDX_SUCCESS, addcx(&td, pa, td.tdr));
 		td.tdcs[td.n_tdcs++] = pa;
-		assert_int_equal(td_obj(&td)->num_tdcx, i + 1);
-		assert_int_equal(atomic_load(&td_obj(&td)->chldcnt), i + 1);
-		assert_int_equal(td_obj(&td)->tdcx_pa[i], pa);
+		assert_int_equal(tsim_td_obj(&td)->num_tdcx, i + 1);
+		assert_int_equal(atomic_load(&tsim_td_obj(&td)->chldcnt), i + 1);
+		assert_int_equal(tsim_td_obj(&td)->tdcx_pa[i], pa);
 		struct tdx_module_args r = { .rcx = pa };
 		seamcall_ok(e.s, 0, TDH_PHYMEM_PAGE_RDMD, &r);
 		assert_int_equal(r.rcx, PT_TDCX);
@@ -83,7 +78,7 @@ static void test_tdh_mng_addcx__success(void **state)
 	assert_int_equal(tdxsim_mem_read(e.s, td.tdcs[0], td.hkid, page, sizeof(page)), TDXSIM_OK);
 	for (unsigned i = 0; i < 512; i++)
 		assert_int_equal(page[i], 0);
-	assert_int_equal(atomic_load(&td_obj(&td)->op_state), OP_UNINITIALIZED);
+	assert_int_equal(atomic_load(&tsim_td_obj(&td)->op_state), OP_UNINITIALIZED);
 	assert_int_equal(tdxsim_check_invariants(e.s, td.tdr), TDXSIM_OK);
 	tsim_env_fini(&e);
 }
@@ -97,8 +92,8 @@ static void test_tdh_mng_addcx__l2_pages(void **state)
 	struct tsim_td td;
 	tsim_td_create(&e, &td);
 	add_pages(&td, 9);
-	assert_int_equal(td_obj(&td)->num_tdcx, 9);
-	assert_int_equal(atomic_load(&td_obj(&td)->chldcnt), 9);
+	assert_int_equal(tsim_td_obj(&td)->num_tdcx, 9);
+	assert_int_equal(atomic_load(&tsim_td_obj(&td)->chldcnt), 9);
 	assert_int_equal(tdxsim_check_invariants(e.s, td.tdr), TDXSIM_OK);
 	tsim_env_fini(&e);
 }
@@ -147,7 +142,7 @@ static void test_tdh_mng_addcx__rnd_no_entropy(void **state)
 	assert_int_equal(tsim_fault_fired(e.s, f), 1);
 	assert_int_equal(tsim_page_type(&e, pa), PT_NDA);
 	assert_tdx_status(TDX_SUCCESS, addcx(&td, pa, td.tdr));
-	assert_int_equal(td_obj(&td)->num_tdcx, 6);
+	assert_int_equal(tsim_td_obj(&td)->num_tdcx, 6);
 	tsim_env_fini(&e);
 }
 
@@ -156,9 +151,8 @@ static void test_tdh_mng_addcx__td_keys_not_configured(void **state)
 	(void)state;
 	struct tsim_env e;
 	tsim_env_init(&e);
-	struct tsim_td td = { .e = &e, .tdr = tsim_page(&e), .hkid = tsim_hkid(&e) };
-	struct tdx_module_args c = { .rcx = td.tdr, .rdx = td.hkid };
-	seamcall_ok(e.s, 0, TDH_MNG_CREATE, &c);
+	struct tsim_td td;
+	tsim_td_create_nokey(&e, &td);
 	uint64_t pa = tsim_page(&e);
 	expect_err(&td, pa, td.tdr, TDX_TD_KEYS_NOT_CONFIGURED);
 	/* One package of two is not enough. */
@@ -180,7 +174,7 @@ static void test_tdh_mng_addcx__td_fatal(void **state)
 	tsim_env_init(&e);
 	struct tsim_td td;
 	tsim_td_create(&e, &td);
-	atomic_store(&td_obj(&td)->fatal, 1);
+	atomic_store(&tsim_td_obj(&td)->fatal, 1);
 	expect_err(&td, tsim_page(&e), td.tdr, TDX_TD_FATAL);
 	tsim_env_fini(&e);
 }
@@ -205,19 +199,26 @@ static void test_tdh_mng_addcx__tdr_invalid(void **state)
 	tsim_env_fini(&e);
 }
 
-static void test_tdh_mng_addcx__tdr_busy(void **state)
+/* The nth operand lock (1 TDR, 2 the page) is busy: OPERAND_BUSY + op, and
+ * nothing is left locked (the retry succeeds). */
+static void expect_busy(unsigned nth, unsigned op)
 {
-	(void)state;
 	struct tsim_env e;
 	tsim_env_init(&e);
 	struct tsim_td td;
 	tsim_td_create(&e, &td);
-	unsigned f = tsim_fault(e.s, TDX_OPERAND_BUSY, TDH_MNG_ADDCX, -1, 1, 1);
+	unsigned f = tsim_fault(e.s, TDX_OPERAND_BUSY, TDH_MNG_ADDCX, -1, nth, 1);
 	uint64_t pa = tsim_page(&e);
-	expect_err(&td, pa, td.tdr, tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_RDX));
+	expect_err(&td, pa, td.tdr, tdx_status_op(TDX_OPERAND_BUSY, op));
 	assert_int_equal(tsim_fault_fired(e.s, f), 1);
 	assert_tdx_status(TDX_SUCCESS, addcx(&td, pa, td.tdr));
 	tsim_env_fini(&e);
+}
+
+static void test_tdh_mng_addcx__tdr_busy(void **state)
+{
+	(void)state;
+	expect_busy(1, TDX_OPERAND_ID_RDX);
 }
 
 static void test_tdh_mng_addcx__page_invalid(void **state)
@@ -237,20 +238,11 @@ static void test_tdh_mng_addcx__page_invalid(void **state)
 	tsim_env_fini(&e);
 }
 
+/* The TDR is released too. */
 static void test_tdh_mng_addcx__page_busy(void **state)
 {
 	(void)state;
-	struct tsim_env e;
-	tsim_env_init(&e);
-	struct tsim_td td;
-	tsim_td_create(&e, &td);
-	unsigned f = tsim_fault(e.s, TDX_OPERAND_BUSY, TDH_MNG_ADDCX, -1, 2, 1);
-	uint64_t pa = tsim_page(&e);
-	expect_err(&td, pa, td.tdr, tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_RCX));
-	assert_int_equal(tsim_fault_fired(e.s, f), 1);
-	/* The TDR was released too. */
-	assert_tdx_status(TDX_SUCCESS, addcx(&td, pa, td.tdr));
-	tsim_env_fini(&e);
+	expect_busy(2, TDX_OPERAND_ID_RCX);
 }
 
 static void test_tdh_mng_addcx__page_not_free(void **state)

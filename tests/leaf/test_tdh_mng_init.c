@@ -510,9 +510,8 @@ static void test_tdh_mng_init__td_keys_not_configured(void **state)
 	(void)state;
 	struct tsim_env e;
 	tsim_env_init(&e);
-	struct tsim_td td = { .e = &e, .tdr = tsim_page(&e), .hkid = tsim_hkid(&e) };
-	struct tdx_module_args c = { .rcx = td.tdr, .rdx = td.hkid };
-	seamcall_ok(e.s, 0, TDH_MNG_CREATE, &c);
+	struct tsim_td td;
+	tsim_td_create_nokey(&e, &td);
 	struct tdx_td_params p;
 	tsim_td_params(&e, &p, 0, 1);
 	assert_tdx_status(TDX_TD_KEYS_NOT_CONFIGURED, init_at(&e, td.tdr, e.shared_pa, &p, NULL));

@@ -12,18 +12,6 @@
 #include "seam/td.h"
 #include "sim/sim_int.h"
 
-/* MNG.CREATE only: no package configured yet. */
-static void create_only(struct tsim_env *e, struct tsim_td *td)
-{
-	memset(td, 0, sizeof(*td));
-	td->e = e;
-	td->tdr = tsim_page(e);
-	td->hkid = tsim_hkid(e);
-	td->ept_levels = 4;
-	struct tdx_module_args a = { .rcx = td->tdr, .rdx = td->hkid };
-	seamcall_ok(e->s, 0, TDH_MNG_CREATE, &a);
-}
-
 static uint64_t key_config(struct tsim_env *e, unsigned pkg, uint64_t tdr)
 {
 	struct tdx_module_args a = { .rcx = tdr, .rdx = 0x1234, .r8 = 0x5678 };
@@ -51,7 +39,7 @@ static void test_tdh_mng_key_config__all_packages(void **state)
 	tsim_env_init(&e);
 	assert_true(e.n_pkgs >= 2);
 	struct tsim_td td;
-	create_only(&e, &td);
+	tsim_td_create_nokey(&e, &td);
 	assert_tdx_status(TDX_SUCCESS, key_config(&e, 0, td.tdr));
 	/* One package: the key is programmed, the TD still waits for the rest. */
 	assert_true(sim_key_valid(e.s, td.hkid));
@@ -80,7 +68,7 @@ static void test_tdh_mng_key_config__any_lp_of_package(void **state)
 	struct tsim_env e;
 	tsim_env_init(&e);
 	struct tsim_td td;
-	create_only(&e, &td);
+	tsim_td_create_nokey(&e, &td);
 	/* The last LP of each package instead of the first. */
 	for (unsigned p = 0; p < e.n_pkgs; p++) {
 		unsigned lp = tsim_pkg_first_lp(e.s, p) + e.n_lps / e.n_pkgs - 1;
@@ -97,7 +85,7 @@ static void test_tdh_mng_key_config__key_configured(void **state)
 	struct tsim_env e;
 	tsim_env_init(&e);
 	struct tsim_td td;
-	create_only(&e, &td);
+	tsim_td_create_nokey(&e, &td);
 	assert_tdx_status(TDX_SUCCESS, key_config(&e, 0, td.tdr));
 	/* Same package again (another LP of it too): success-class KEY_CONFIGURED. */
 	assert_tdx_status(TDX_KEY_CONFIGURED, key_config(&e, 0, td.tdr));
@@ -130,7 +118,7 @@ static void test_tdh_mng_key_config__td_fatal(void **state)
 	struct tsim_env e;
 	tsim_env_init(&e);
 	struct tsim_td td;
-	create_only(&e, &td);
+	tsim_td_create_nokey(&e, &td);
 	atomic_store(&td_obj(&e, td.tdr)->fatal, 1);
 	assert_tdx_status(TDX_TD_FATAL, key_config(&e, 0, td.tdr));
 	assert_false(sim_key_valid(e.s, td.hkid));
@@ -143,7 +131,7 @@ static void test_tdh_mng_key_config__tdr_invalid(void **state)
 	struct tsim_env e;
 	tsim_env_init(&e);
 	struct tsim_td td;
-	create_only(&e, &td);
+	tsim_td_create_nokey(&e, &td);
 	uint64_t inv = tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX);
 	assert_tdx_status(inv, key_config(&e, 0, td.tdr + 8));
 	assert_tdx_status(inv, key_config(&e, 0, tsim_keyed_pa(&e, td.tdr, td.hkid)));
@@ -173,7 +161,7 @@ static void test_tdh_mng_key_config__tdr_busy(void **state)
 	struct tsim_env e;
 	tsim_env_init(&e);
 	struct tsim_td td;
-	create_only(&e, &td);
+	tsim_td_create_nokey(&e, &td);
 	unsigned f = tsim_fault(e.s, TDX_OPERAND_BUSY, TDH_MNG_KEY_CONFIG, -1, 1, 1);
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_RCX),
 			  key_config(&e, 0, td.tdr));
@@ -189,7 +177,7 @@ static void test_tdh_mng_key_config__ket_busy(void **state)
 	struct tsim_env e;
 	tsim_env_init(&e);
 	struct tsim_td td;
-	create_only(&e, &td);
+	tsim_td_create_nokey(&e, &td);
 	unsigned f = tsim_fault(e.s, TDX_OPERAND_BUSY, TDH_MNG_KEY_CONFIG, -1, 2, 1);
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_KET),
 			  key_config(&e, 0, td.tdr));
@@ -207,7 +195,7 @@ static void test_tdh_mng_key_config__key_generation_failed(void **state)
 	struct tsim_env e;
 	tsim_env_init(&e);
 	struct tsim_td td;
-	create_only(&e, &td);
+	tsim_td_create_nokey(&e, &td);
 	unsigned f = tsim_fault(e.s, TDX_KEY_GENERATION_FAILED, TDH_MNG_KEY_CONFIG, -1, 1, 1);
 	assert_tdx_status(TDX_KEY_GENERATION_FAILED, key_config(&e, 0, td.tdr));
 	assert_int_equal(tsim_fault_fired(e.s, f), 1);

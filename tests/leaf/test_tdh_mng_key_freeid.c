@@ -12,11 +12,6 @@
 #include "seam/td.h"
 #include "sim/sim_int.h"
 
-static struct seam_td *td_obj(struct tsim_td *td)
-{
-	return seam_obj_get(&td->e->s->mod, td->tdr);
-}
-
 static uint64_t freeid(struct tsim_td *td, uint64_t tdr)
 {
 	struct tdx_module_args a = { .rcx = tdr, .rdx = 0x44 };
@@ -28,7 +23,7 @@ static uint64_t freeid(struct tsim_td *td, uint64_t tdr)
 
 static void expect_err(struct tsim_td *td, uint64_t tdr, uint64_t status)
 {
-	struct seam_td *t = td_obj(td);
+	struct seam_td *t = tsim_td_obj(td);
 	unsigned life = atomic_load(&t->lifecycle);
 	unsigned kot = seam_kot_state(&td->e->s->mod, td->hkid);
 	assert_tdx_status(status, freeid(td, tdr));
@@ -72,7 +67,7 @@ static void test_tdh_mng_key_freeid__success(void **state)
 	struct tsim_td td;
 	ready(&e, &td);
 	assert_tdx_status(TDX_SUCCESS, freeid(&td, td.tdr));
-	assert_int_equal(atomic_load(&td_obj(&td)->lifecycle), TD_TEARDOWN);
+	assert_int_equal(atomic_load(&tsim_td_obj(&td)->lifecycle), TD_TEARDOWN);
 	assert_int_equal(seam_kot_state(&e.s->mod, td.hkid), KOT_FREE);
 	assert_int_equal(tdxsim_check_invariants(e.s, td.tdr), TDXSIM_OK);
 	/* TEARDOWN lets the pages go: TDCS pages, then the TDR. */
@@ -113,9 +108,7 @@ static void test_tdh_mng_key_freeid__lifecycle_incorrect(void **state)
 	struct tsim_td td, partial;
 	tsim_td_build(&e, &td, 0, 1);
 	expect_err(&td, td.tdr, TDX_LIFECYCLE_STATE_INCORRECT);        /* KEYS_CONFIGURED */
-	partial = (struct tsim_td){ .e = &e, .tdr = tsim_page(&e), .hkid = tsim_hkid(&e) };
-	struct tdx_module_args c = { .rcx = partial.tdr, .rdx = partial.hkid };
-	seamcall_ok(e.s, 0, TDH_MNG_CREATE, &c);
+	tsim_td_create_nokey(&e, &partial);
 	expect_err(&partial, partial.tdr, TDX_LIFECYCLE_STATE_INCORRECT); /* HKID_ASSIGNED */
 	flushdone(&td);
 	for (unsigned p = 0; p < e.n_pkgs; p++)
@@ -125,32 +118,31 @@ static void test_tdh_mng_key_freeid__lifecycle_incorrect(void **state)
 	tsim_env_fini(&e);
 }
 
-static void test_tdh_mng_key_freeid__kot_busy(void **state)
+/* The nth operand lock is busy: OPERAND_BUSY + op, nothing changed or
+ * left locked. */
+static void expect_busy(unsigned nth, unsigned op)
 {
-	(void)state;
 	struct tsim_env e;
 	tsim_env_init(&e);
 	struct tsim_td td;
 	ready(&e, &td);
-	unsigned f = tsim_fault(e.s, TDX_OPERAND_BUSY, TDH_MNG_KEY_FREEID, -1, 2, 1);
-	expect_err(&td, td.tdr, tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_KOT));
+	unsigned f = tsim_fault(e.s, TDX_OPERAND_BUSY, TDH_MNG_KEY_FREEID, -1, nth, 1);
+	expect_err(&td, td.tdr, tdx_status_op(TDX_OPERAND_BUSY, op));
 	assert_int_equal(tsim_fault_fired(e.s, f), 1);
 	assert_tdx_status(TDX_SUCCESS, freeid(&td, td.tdr));
 	tsim_env_fini(&e);
 }
 
+static void test_tdh_mng_key_freeid__kot_busy(void **state)
+{
+	(void)state;
+	expect_busy(2, TDX_OPERAND_ID_KOT);
+}
+
 static void test_tdh_mng_key_freeid__tdr_busy(void **state)
 {
 	(void)state;
-	struct tsim_env e;
-	tsim_env_init(&e);
-	struct tsim_td td;
-	ready(&e, &td);
-	unsigned f = tsim_fault(e.s, TDX_OPERAND_BUSY, TDH_MNG_KEY_FREEID, -1, 1, 1);
-	expect_err(&td, td.tdr, tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_RCX));
-	assert_int_equal(tsim_fault_fired(e.s, f), 1);
-	assert_tdx_status(TDX_SUCCESS, freeid(&td, td.tdr));
-	tsim_env_fini(&e);
+	expect_busy(1, TDX_OPERAND_ID_RCX);
 }
 
 static void test_tdh_mng_key_freeid__tdr_invalid(void **state)

@@ -10,32 +10,14 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "tsim_td.h"
+#include "td_fixtures.h"
 #include "seam/metadata_td.h"
-#include "seam/td.h"
-#include "sim/sim_int.h"
 
 #define SENT 0x5A5A5A5A5A5A5A5AULL
 #define NULL_ID 0xFFFFFFFFFFFFFFFFULL
 #define MNG_RD_V1 (TDH_MNG_RD | (1ULL << 16))
 #define CPUID_ID(leaf, sub, el) (MD_TD_CPUID_VALUES | md_td_cpuid_code((leaf), (sub), (el)))
 #define NA MD_CPUID_SUBLEAF_NA
-
-struct fx {
-	struct tsim_env e;
-	struct tsim_td td;
-};
-
-static void fx_build(struct fx *f, uint64_t attributes)
-{
-	tsim_env_init(&f->e);
-	tsim_td_build(&f->e, &f->td, attributes, 4);
-}
-
-static struct seam_td *td_obj(struct tsim_td *td)
-{
-	return seam_obj_get(&td->e->s->mod, td->tdr);
-}
 
 /* One MNG.RD of the given version; R9 must come back untouched. */
 static uint64_t rd_raw(struct tsim_td *td, unsigned ver, uint64_t tdr, uint64_t field,
@@ -101,7 +83,7 @@ static void test_tdh_mng_rd__execution_controls(void **state)
 	assert_int_equal(rd_ok(&f.td, MD_TD_REFCOUNT), 0);
 	assert_int_equal(rd_ok(&f.td, MD_TD_REFCOUNT + 1), 0);
 	assert_int_equal(rd_ok(&f.td, MD_TD_NUM_ASSOC_VCPUS), 0);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 /* KVM reads the TSC values with short ids (no size, no context). */
@@ -110,7 +92,7 @@ static void test_tdh_mng_rd__tsc_kvm_short_ids(void **state)
 	(void)state;
 	struct fx f;
 	fx_build(&f, 0);
-	struct seam_td *td = td_obj(&f.td);
+	struct seam_td *td = tsim_td_obj(&f.td);
 	uint64_t off = rd_ok(&f.td, 0x110000000000000AULL);
 	uint64_t mul = rd_ok(&f.td, 0x110000000000000BULL);
 	assert_int_equal(off, td->tsc_offset);
@@ -118,7 +100,7 @@ static void test_tdh_mng_rd__tsc_kvm_short_ids(void **state)
 	assert_int_not_equal(mul, 0);
 	assert_int_equal(rd_ok(&f.td, MD_TD_TSC_OFFSET), off);
 	assert_int_equal(rd_ok(&f.td, MD_TD_TSC_MULTIPLIER), mul);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__tdr_fields(void **state)
@@ -140,38 +122,35 @@ static void test_tdh_mng_rd__tdr_fields(void **state)
 	/* Slots 6-8 (L2 VM roots) exist and are empty. */
 	assert_int_equal(rd_ok(&f.td, MD_TD_TDCX_PA + 8), 0);
 	expect_err(&f.td, f.td.tdr, MD_TD_TDCX_PA + 9, TDX_METADATA_FIELD_ID_INCORRECT);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__measurements(void **state)
 {
 	(void)state;
-	struct tsim_env e;
-	tsim_env_init(&e);
-	struct tsim_td td;
-	tsim_td_create(&e, &td);
-	tsim_td_addcx(&td);
+	struct fx f;
+	fx_init_early(&f, FX_UNINIT);
 	struct tdx_td_params p;
-	tsim_td_params(&e, &p, 0, 1);
+	tsim_td_params(&f.e, &p, 0, 1);
 	for (unsigned i = 0; i < 48; i++) {
 		p.mrconfigid[i] = (uint8_t)(i + 1);
 		p.mrowner[i] = (uint8_t)(0x50 + i);
 		p.mrownerconfig[i] = (uint8_t)(0xA0 + i);
 	}
-	assert_tdx_status(TDX_SUCCESS, tsim_td_init_raw(&td, &p, NULL));
+	assert_tdx_status(TDX_SUCCESS, tsim_td_init_raw(&f.td, &p, NULL));
 	for (unsigned j = 0; j < 6; j++) {
 		uint64_t w;
 		memcpy(&w, p.mrconfigid + 8 * j, 8);
-		assert_int_equal(rd_ok(&td, MD_TD_MRCONFIGID + j), w);
+		assert_int_equal(rd_ok(&f.td, MD_TD_MRCONFIGID + j), w);
 		memcpy(&w, p.mrowner + 8 * j, 8);
-		assert_int_equal(rd_ok(&td, MD_TD_MROWNER + j), w);
+		assert_int_equal(rd_ok(&f.td, MD_TD_MROWNER + j), w);
 		memcpy(&w, p.mrownerconfig + 8 * j, 8);
-		assert_int_equal(rd_ok(&td, MD_TD_MROWNERCONFIG + j), w);
+		assert_int_equal(rd_ok(&f.td, MD_TD_MROWNERCONFIG + j), w);
 		/* MRTD is all zero until MR.FINALIZE. */
-		assert_int_equal(rd_ok(&td, MD_TD_MRTD + j), 0);
+		assert_int_equal(rd_ok(&f.td, MD_TD_MRTD + j), 0);
 	}
-	expect_err(&td, td.tdr, MD_TD_MRTD + 6, TDX_METADATA_FIELD_ID_INCORRECT);
-	tsim_env_fini(&e);
+	expect_err(&f.td, f.td.tdr, MD_TD_MRTD + 6, TDX_METADATA_FIELD_ID_INCORRECT);
+	fx_fini(&f);
 }
 
 /* After MR.FINALIZE the 48-byte MRTD reads back as 6 elements. */
@@ -191,10 +170,10 @@ static void test_tdh_mng_rd__mrtd_after_finalize(void **state)
 		uint64_t w = rd_ok(&f.td, MD_TD_MRTD + j);
 		memcpy(mrtd + 8 * j, &w, 8);
 	}
-	assert_memory_equal(mrtd, td_obj(&f.td)->mrtd, 48);
+	assert_memory_equal(mrtd, tsim_td_obj(&f.td)->mrtd, 48);
 	assert_memory_not_equal(mrtd, zero, 48);
 	assert_int_equal(rd_ok(&f.td, MD_TD_NUM_VCPUS), 1);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__debug_td_fields(void **state)
@@ -210,7 +189,7 @@ static void test_tdh_mng_rd__debug_td_fields(void **state)
 	expect_err(&f.td, f.td.tdr, MD_TD_RTMR + 24, TDX_METADATA_FIELD_ID_INCORRECT);
 	/* VIRTUAL_TSC is not readable even for a debugger. */
 	expect_err(&f.td, f.td.tdr, MD_TD_VIRTUAL_TSC, TDX_METADATA_FIELD_NOT_READABLE);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__not_readable(void **state)
@@ -224,7 +203,7 @@ static void test_tdh_mng_rd__not_readable(void **state)
 	expect_err(&f.td, f.td.tdr, MD_TD_RTMR, nr);
 	expect_err(&f.td, f.td.tdr, MD_TD_RTMR + 23, nr);
 	expect_err(&f.td, f.td.tdr, MD_TD_VIRTUAL_TSC, nr);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__cpuid_values(void **state)
@@ -249,12 +228,12 @@ static void test_tdh_mng_rd__cpuid_values(void **state)
 	/* Leaf 0x15: TSC = 25 MHz x TSC_FREQUENCY. */
 	v = rd_ok(&f.td, CPUID_ID(0x15, NA, 0));
 	assert_int_equal(v & 0xFFFFFFFF, 1);
-	assert_int_equal(v >> 32, td_obj(&f.td)->tsc_frequency);
+	assert_int_equal(v >> 32, tsim_td_obj(&f.td)->tsc_frequency);
 	assert_int_equal(rd_ok(&f.td, CPUID_ID(0x15, NA, 1)) & 0xFFFFFFFF, 25000000);
 	uint32_t want[4];
-	assert_true(md_td_cpuid(f.e.s, td_obj(&f.td), 7, 0, want));
+	assert_true(md_td_cpuid(f.e.s, tsim_td_obj(&f.td), 7, 0, want));
 	assert_int_equal(rd_ok(&f.td, CPUID_ID(7, 0, 1)), ((uint64_t)want[3] << 32) | want[2]);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__cpuid_field_id_incorrect(void **state)
@@ -268,7 +247,7 @@ static void test_tdh_mng_rd__cpuid_field_id_incorrect(void **state)
 	expect_err(&f.td, f.td.tdr, CPUID_ID(0x5, NA, 0), inc); /* not virtualised here */
 	expect_err(&f.td, f.td.tdr, CPUID_ID(0, NA, 0) | (1ULL << 17), inc);   /* reserved 23:17 */
 	expect_err(&f.td, f.td.tdr, CPUID_ID(0, NA, 0) | (1ULL << 23), inc);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__field_id_incorrect(void **state)
@@ -291,7 +270,7 @@ static void test_tdh_mng_rd__field_id_incorrect(void **state)
 	};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_err(&f.td, f.td.tdr, bad[i], inc);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 /* Size, INC_SIZE, WRITE_MASK_VALID and context are ignored; the value has
@@ -308,7 +287,7 @@ static void test_tdh_mng_rd__ignored_id_bits(void **state)
 	assert_int_equal(rd_ok(&f.td, MD_TD_ATTRIBUTES | (1ULL << 50) | (1ULL << 51)), attr);
 	assert_int_equal(rd_ok(&f.td, 0x8110000300000001ULL), f.td.hkid);  /* HKID read as 64-bit */
 	assert_int_equal(rd_ok(&f.td, 0x0110000100000001ULL), f.td.hkid);  /* non-arch bit clear */
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__v1_next_field(void **state)
@@ -332,7 +311,7 @@ static void test_tdh_mng_rd__v1_next_field(void **state)
 	assert_int_equal(rd1_ok(&f.td, CPUID_ID(0, NA, 1), NULL), CPUID_ID(1, NA, 0));
 	assert_int_equal(rd1_ok(&f.td, CPUID_ID(4, 3, 1), NULL), CPUID_ID(7, 0, 0));
 	assert_int_equal(rd1_ok(&f.td, CPUID_ID(0x80000008, NA, 1), NULL), NULL_ID);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__v1_next_field_debug(void **state)
@@ -343,7 +322,7 @@ static void test_tdh_mng_rd__v1_next_field_debug(void **state)
 	assert_int_equal(rd1_ok(&f.td, MD_TD_NUM_CPUID_VALUES, NULL), MD_TD_NOTIFY_ENABLES);
 	assert_int_equal(rd1_ok(&f.td, MD_TD_CONFIG_FLAGS, NULL), MD_TD_TD_CTLS);
 	assert_int_equal(rd1_ok(&f.td, MD_TD_MROWNERCONFIG + 5, NULL), MD_TD_RTMR);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__v1_null_id(void **state)
@@ -365,7 +344,7 @@ static void test_tdh_mng_rd__v1_null_id(void **state)
 			  rd_raw(&f.td, 0, f.td.tdr, NULL_ID, &v, &rdx));
 	assert_int_equal(rdx, NULL_ID);
 	assert_int_equal(v, 0);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 /* Walking the context with version 1 visits every readable element once. */
@@ -392,7 +371,7 @@ static void test_tdh_mng_rd__v1_walk_context(void **state)
 	/* TDR 13 + 2, TDCS management 4, execution controls 10, epoch 3,
 	 * measurements 24, CPUID values. */
 	walk(&f.td, 15 + 4 + 10 + 3 + 24 + ncpuid);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 	/* A debugger also sees NOTIFY_ENABLES, TD_CTLS and 24 RTMR elements. */
 	fx_build(&d, TDX_TD_ATTR_DEBUG);
 	walk(&d.td, 15 + 4 + 10 + 3 + 24 + ncpuid + 26);
@@ -402,41 +381,33 @@ static void test_tdh_mng_rd__v1_walk_context(void **state)
 static void test_tdh_mng_rd__op_state_incorrect(void **state)
 {
 	(void)state;
-	struct tsim_env e;
-	tsim_env_init(&e);
-	struct tsim_td td;
-	tsim_td_create(&e, &td);
-	tsim_td_addcx(&td);
-	expect_err(&td, td.tdr, MD_TD_HKID, TDX_OP_STATE_INCORRECT);
-	tsim_env_fini(&e);
+	struct fx f;
+	fx_init_early(&f, FX_UNINIT);
+	expect_err(&f.td, f.td.tdr, MD_TD_HKID, TDX_OP_STATE_INCORRECT);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__tdcs_not_allocated(void **state)
 {
 	(void)state;
-	struct tsim_env e;
-	tsim_env_init(&e);
-	struct tsim_td td;
-	tsim_td_create(&e, &td);
-	expect_err(&td, td.tdr, MD_TD_HKID, TDX_TDCS_NOT_ALLOCATED);
+	struct fx f;
+	fx_init_early(&f, FX_CREATED);
+	expect_err(&f.td, f.td.tdr, MD_TD_HKID, TDX_TDCS_NOT_ALLOCATED);
 	for (unsigned i = 0; i < TDX_TDCS_PAGES - 1; i++) {
-		struct tdx_module_args a = { .rcx = tsim_page(&e), .rdx = td.tdr };
-		seamcall_ok(e.s, 0, TDH_MNG_ADDCX, &a);
+		struct tdx_module_args a = { .rcx = tsim_page(&f.e), .rdx = f.td.tdr };
+		seamcall_ok(f.e.s, 0, TDH_MNG_ADDCX, &a);
 	}
-	expect_err(&td, td.tdr, MD_TD_HKID, TDX_TDCS_NOT_ALLOCATED);
-	tsim_env_fini(&e);
+	expect_err(&f.td, f.td.tdr, MD_TD_HKID, TDX_TDCS_NOT_ALLOCATED);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__td_keys_not_configured(void **state)
 {
 	(void)state;
-	struct tsim_env e;
-	tsim_env_init(&e);
-	struct tsim_td td = { .e = &e, .tdr = tsim_page(&e), .hkid = tsim_hkid(&e) };
-	struct tdx_module_args c = { .rcx = td.tdr, .rdx = td.hkid };
-	seamcall_ok(e.s, 0, TDH_MNG_CREATE, &c);
-	expect_err(&td, td.tdr, MD_TD_LIFECYCLE_STATE, TDX_TD_KEYS_NOT_CONFIGURED);
-	tsim_env_fini(&e);
+	struct fx f;
+	fx_init_early(&f, FX_NOKEY);
+	expect_err(&f.td, f.td.tdr, MD_TD_LIFECYCLE_STATE, TDX_TD_KEYS_NOT_CONFIGURED);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__blocked_td(void **state)
@@ -447,7 +418,7 @@ static void test_tdh_mng_rd__blocked_td(void **state)
 	struct tdx_module_args d = { .rcx = f.td.tdr };
 	seamcall_ok(f.e.s, 0, TDH_MNG_VPFLUSHDONE, &d);
 	expect_err(&f.td, f.td.tdr, MD_TD_LIFECYCLE_STATE, TDX_TD_KEYS_NOT_CONFIGURED);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__td_fatal(void **state)
@@ -455,9 +426,9 @@ static void test_tdh_mng_rd__td_fatal(void **state)
 	(void)state;
 	struct fx f;
 	fx_build(&f, 0);
-	atomic_store(&td_obj(&f.td)->fatal, 1);
+	atomic_store(&tsim_td_obj(&f.td)->fatal, 1);
 	expect_err(&f.td, f.td.tdr, MD_TD_FATAL, TDX_TD_FATAL);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__op_state_busy(void **state)
@@ -478,7 +449,7 @@ static void test_tdh_mng_rd__op_state_busy(void **state)
 	assert_int_equal(tsim_fault_fired(f.e.s, id), 1);
 	assert_int_equal(tsim_fault_fired(f.e.s, id1), 1);
 	assert_int_equal(rd_ok(&f.td, MD_TD_HKID), f.td.hkid);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__tdr_busy(void **state)
@@ -493,7 +464,7 @@ static void test_tdh_mng_rd__tdr_busy(void **state)
 	assert_int_equal(v, 0);
 	assert_int_equal(tsim_fault_fired(f.e.s, id), 1);
 	assert_int_equal(rd_ok(&f.td, MD_TD_HKID), f.td.hkid);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_rd__tdr_invalid(void **state)
@@ -510,7 +481,7 @@ static void test_tdh_mng_rd__tdr_invalid(void **state)
 	uint64_t pmi = tdx_status_op(TDX_PAGE_METADATA_INCORRECT, TDX_OPERAND_ID_RCX);
 	expect_err(&f.td, f.td.tdcs[0], MD_TD_HKID, pmi);
 	expect_err(&f.td, tsim_page(&f.e), MD_TD_HKID, pmi);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 int main(void)

@@ -12,11 +12,6 @@
 #include "seam/td.h"
 #include "sim/sim_int.h"
 
-static struct seam_td *td_obj(struct tsim_td *td)
-{
-	return seam_obj_get(&td->e->s->mod, td->tdr);
-}
-
 static uint64_t flushdone(struct tsim_td *td, uint64_t tdr)
 {
 	struct tdx_module_args a = { .rcx = tdr, .rdx = 0x22, .r8 = 0x33 };
@@ -35,7 +30,7 @@ static uint32_t wbinvd_bitmap(struct tsim_td *td)
 /* Error: the lifecycle and KOT entry are untouched. */
 static void expect_err(struct tsim_td *td, uint64_t tdr, uint64_t status)
 {
-	struct seam_td *t = td_obj(td);
+	struct seam_td *t = tsim_td_obj(td);
 	unsigned life = atomic_load(&t->lifecycle);
 	unsigned kot = seam_kot_state(&td->e->s->mod, td->hkid);
 	assert_tdx_status(status, flushdone(td, tdr));
@@ -46,7 +41,7 @@ static void expect_err(struct tsim_td *td, uint64_t tdr, uint64_t status)
 static void expect_blocked(struct tsim_td *td)
 {
 	assert_tdx_status(TDX_SUCCESS, flushdone(td, td->tdr));
-	assert_int_equal(atomic_load(&td_obj(td)->lifecycle), TD_BLOCKED);
+	assert_int_equal(atomic_load(&tsim_td_obj(td)->lifecycle), TD_BLOCKED);
 	assert_int_equal(seam_kot_state(&td->e->s->mod, td->hkid), KOT_FLUSHED);
 	/* Every package must write back its caches. */
 	assert_int_equal(wbinvd_bitmap(td), (1u << td->e->n_pkgs) - 1);
@@ -91,9 +86,7 @@ static void test_tdh_mng_vpflushdone__early_teardown(void **state)
 	struct tsim_td a, b;
 	tsim_td_create(&e, &a);
 	expect_blocked(&a);
-	b = (struct tsim_td){ .e = &e, .tdr = tsim_page(&e), .hkid = tsim_hkid(&e) };
-	struct tdx_module_args c = { .rcx = b.tdr, .rdx = b.hkid };
-	seamcall_ok(e.s, 0, TDH_MNG_CREATE, &c);
+	tsim_td_create_nokey(&e, &b);
 	struct tdx_module_args k = { .rcx = b.tdr };
 	seamcall_ok(e.s, 0, TDH_MNG_KEY_CONFIG, &k);
 	expect_blocked(&b);
@@ -108,7 +101,7 @@ static void test_tdh_mng_vpflushdone__fatal_td(void **state)
 	tsim_env_init(&e);
 	struct tsim_td td;
 	tsim_td_build(&e, &td, 0, 1);
-	atomic_store(&td_obj(&td)->fatal, 1);
+	atomic_store(&tsim_td_obj(&td)->fatal, 1);
 	expect_blocked(&td);
 	tsim_env_fini(&e);
 }
@@ -155,32 +148,31 @@ static void test_tdh_mng_vpflushdone__lifecycle_incorrect(void **state)
 	tsim_env_fini(&e);
 }
 
-static void test_tdh_mng_vpflushdone__kot_busy(void **state)
+/* The nth operand lock is busy: OPERAND_BUSY + op, nothing changed or
+ * left locked. */
+static void expect_busy(unsigned nth, unsigned op)
 {
-	(void)state;
 	struct tsim_env e;
 	tsim_env_init(&e);
 	struct tsim_td td;
 	tsim_td_build(&e, &td, 0, 1);
-	unsigned f = tsim_fault(e.s, TDX_OPERAND_BUSY, TDH_MNG_VPFLUSHDONE, -1, 2, 1);
-	expect_err(&td, td.tdr, tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_KOT));
+	unsigned f = tsim_fault(e.s, TDX_OPERAND_BUSY, TDH_MNG_VPFLUSHDONE, -1, nth, 1);
+	expect_err(&td, td.tdr, tdx_status_op(TDX_OPERAND_BUSY, op));
 	assert_int_equal(tsim_fault_fired(e.s, f), 1);
 	expect_blocked(&td);
 	tsim_env_fini(&e);
 }
 
+static void test_tdh_mng_vpflushdone__kot_busy(void **state)
+{
+	(void)state;
+	expect_busy(2, TDX_OPERAND_ID_KOT);
+}
+
 static void test_tdh_mng_vpflushdone__tdr_busy(void **state)
 {
 	(void)state;
-	struct tsim_env e;
-	tsim_env_init(&e);
-	struct tsim_td td;
-	tsim_td_build(&e, &td, 0, 1);
-	unsigned f = tsim_fault(e.s, TDX_OPERAND_BUSY, TDH_MNG_VPFLUSHDONE, -1, 1, 1);
-	expect_err(&td, td.tdr, tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_RCX));
-	assert_int_equal(tsim_fault_fired(e.s, f), 1);
-	expect_blocked(&td);
-	tsim_env_fini(&e);
+	expect_busy(1, TDX_OPERAND_ID_RCX);
 }
 
 static void test_tdh_mng_vpflushdone__tdr_invalid(void **state)

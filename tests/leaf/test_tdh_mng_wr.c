@@ -11,26 +11,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "tsim_td.h"
+#include "td_fixtures.h"
 #include "seam/metadata_td.h"
-#include "seam/td.h"
-#include "sim/sim_int.h"
-
-struct fx {
-	struct tsim_env e;
-	struct tsim_td td;
-};
-
-static void fx_build(struct fx *f, uint64_t attributes)
-{
-	tsim_env_init(&f->e);
-	tsim_td_build(&f->e, &f->td, attributes, 2);
-}
-
-static struct seam_td *td_obj(struct tsim_td *td)
-{
-	return seam_obj_get(&td->e->s->mod, td->tdr);
-}
 
 static uint64_t wr_raw(struct tsim_td *td, uint64_t tdr, uint64_t field, uint64_t val,
 		       uint64_t mask, uint64_t *old)
@@ -69,7 +51,7 @@ static void test_tdh_mng_wr__notify_enables_debug(void **state)
 	assert_tdx_status(TDX_SUCCESS, wr_raw(&f.td, f.td.tdr, MD_TD_NOTIFY_ENABLES, 1, 1, &old));
 	assert_int_equal(old, 0);
 	assert_int_equal(rd(&f.td, MD_TD_NOTIFY_ENABLES), 1);
-	assert_int_equal(td_obj(&f.td)->notify_enables, 1);
+	assert_int_equal(tsim_td_obj(&f.td)->notify_enables, 1);
 	/* An all-ones mask is fine while the other bits keep their value. */
 	assert_tdx_status(TDX_SUCCESS, wr_raw(&f.td, f.td.tdr, MD_TD_NOTIFY_ENABLES, 0, ~0ULL, &old));
 	assert_int_equal(old, 1);
@@ -78,7 +60,7 @@ static void test_tdh_mng_wr__notify_enables_debug(void **state)
 	assert_tdx_status(TDX_SUCCESS, wr_raw(&f.td, f.td.tdr, 0x9100000000000010ULL, 1, ~0ULL, &old));
 	assert_int_equal(old, 0);
 	assert_int_equal(rd(&f.td, MD_TD_NOTIFY_ENABLES), 1);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_wr__not_writable(void **state)
@@ -94,14 +76,14 @@ static void test_tdh_mng_wr__not_writable(void **state)
 	expect_err(&f.td, f.td.tdr, MD_TD_MRTD, 5, ~0ULL, nw);
 	expect_err(&f.td, f.td.tdr, MD_TD_CPUID_VALUES | md_td_cpuid_code(0, MD_CPUID_SUBLEAF_NA, 0),
 		   0, ~0ULL, nw);
-	assert_int_equal(td_obj(&f.td)->notify_enables, 0);
-	tsim_env_fini(&f.e);
+	assert_int_equal(tsim_td_obj(&f.td)->notify_enables, 0);
+	fx_fini(&f);
 	fx_build(&d, TDX_TD_ATTR_DEBUG);
 	expect_err(&d.td, d.td.tdr, MD_TD_NOTIFY_ENABLES, 1, 0, nw);    /* empty mask */
 	expect_err(&d.td, d.td.tdr, MD_TD_NOTIFY_ENABLES, 2, 2, nw);    /* only a read-only bit */
 	expect_err(&d.td, d.td.tdr, MD_TD_TD_CTLS, 1, 1, nw);           /* guest-owned */
 	expect_err(&d.td, d.td.tdr, MD_TD_ATTRIBUTES, 0, ~0ULL, nw);
-	assert_int_equal(td_obj(&d.td)->notify_enables, 0);
+	assert_int_equal(tsim_td_obj(&d.td)->notify_enables, 0);
 	tsim_env_fini(&d.e);
 }
 
@@ -114,12 +96,12 @@ static void test_tdh_mng_wr__value_not_valid(void **state)
 	/* Bit 1 is in the mask but not writable, and would change. */
 	expect_err(&f.td, f.td.tdr, MD_TD_NOTIFY_ENABLES, 3, 3, nv);
 	expect_err(&f.td, f.td.tdr, MD_TD_NOTIFY_ENABLES, 1ULL << 63, ~0ULL, nv);
-	assert_int_equal(td_obj(&f.td)->notify_enables, 0);
+	assert_int_equal(tsim_td_obj(&f.td)->notify_enables, 0);
 	/* Bits outside the mask may hold anything. */
 	uint64_t old;
 	assert_tdx_status(TDX_SUCCESS, wr_raw(&f.td, f.td.tdr, MD_TD_NOTIFY_ENABLES, ~0ULL, 1, &old));
-	assert_int_equal(td_obj(&f.td)->notify_enables, 1);
-	tsim_env_fini(&f.e);
+	assert_int_equal(tsim_td_obj(&f.td)->notify_enables, 1);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_wr__field_id_incorrect(void **state)
@@ -133,31 +115,26 @@ static void test_tdh_mng_wr__field_id_incorrect(void **state)
 	expect_err(&f.td, f.td.tdr, MD_TD_NOTIFY_ENABLES | (1ULL << 24), 1, 1, inc);
 	expect_err(&f.td, f.td.tdr, MD_TD_NOTIFY_ENABLES | (1ULL << 34), 1, 1, inc);
 	expect_err(&f.td, f.td.tdr, MD_TD_NOTIFY_ENABLES | (1ULL << 62), 1, 1, inc);
-	assert_int_equal(td_obj(&f.td)->notify_enables, 0);
-	tsim_env_fini(&f.e);
+	assert_int_equal(tsim_td_obj(&f.td)->notify_enables, 0);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_wr__op_state_incorrect(void **state)
 {
 	(void)state;
-	struct tsim_env e;
-	tsim_env_init(&e);
-	struct tsim_td td;
-	tsim_td_create(&e, &td);
-	tsim_td_addcx(&td);
-	expect_err(&td, td.tdr, MD_TD_NOTIFY_ENABLES, 1, 1, TDX_OP_STATE_INCORRECT);
-	tsim_env_fini(&e);
+	struct fx f;
+	fx_init_early(&f, FX_UNINIT);
+	expect_err(&f.td, f.td.tdr, MD_TD_NOTIFY_ENABLES, 1, 1, TDX_OP_STATE_INCORRECT);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_wr__tdcs_not_allocated(void **state)
 {
 	(void)state;
-	struct tsim_env e;
-	tsim_env_init(&e);
-	struct tsim_td td;
-	tsim_td_create(&e, &td);
-	expect_err(&td, td.tdr, MD_TD_NOTIFY_ENABLES, 1, 1, TDX_TDCS_NOT_ALLOCATED);
-	tsim_env_fini(&e);
+	struct fx f;
+	fx_init_early(&f, FX_CREATED);
+	expect_err(&f.td, f.td.tdr, MD_TD_NOTIFY_ENABLES, 1, 1, TDX_TDCS_NOT_ALLOCATED);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_wr__td_keys_not_configured(void **state)
@@ -168,7 +145,7 @@ static void test_tdh_mng_wr__td_keys_not_configured(void **state)
 	struct tdx_module_args d = { .rcx = f.td.tdr };
 	seamcall_ok(f.e.s, 0, TDH_MNG_VPFLUSHDONE, &d);
 	expect_err(&f.td, f.td.tdr, MD_TD_NOTIFY_ENABLES, 1, 1, TDX_TD_KEYS_NOT_CONFIGURED);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_wr__td_fatal(void **state)
@@ -176,9 +153,9 @@ static void test_tdh_mng_wr__td_fatal(void **state)
 	(void)state;
 	struct fx f;
 	fx_build(&f, TDX_TD_ATTR_DEBUG);
-	atomic_store(&td_obj(&f.td)->fatal, 1);
+	atomic_store(&tsim_td_obj(&f.td)->fatal, 1);
 	expect_err(&f.td, f.td.tdr, MD_TD_NOTIFY_ENABLES, 1, 1, TDX_TD_FATAL);
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_wr__busy(void **state)
@@ -194,10 +171,10 @@ static void test_tdh_mng_wr__busy(void **state)
 		   tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_OP_STATE));
 	assert_int_equal(tsim_fault_fired(f.e.s, a), 1);
 	assert_int_equal(tsim_fault_fired(f.e.s, b), 1);
-	assert_int_equal(td_obj(&f.td)->notify_enables, 0);
+	assert_int_equal(tsim_td_obj(&f.td)->notify_enables, 0);
 	uint64_t old;
 	assert_tdx_status(TDX_SUCCESS, wr_raw(&f.td, f.td.tdr, MD_TD_NOTIFY_ENABLES, 1, 1, &old));
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 static void test_tdh_mng_wr__tdr_invalid(void **state)
@@ -211,7 +188,7 @@ static void test_tdh_mng_wr__tdr_invalid(void **state)
 		   tdx_status_op(TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_ID_RCX));
 	expect_err(&f.td, f.td.tdcs[2], MD_TD_NOTIFY_ENABLES, 1, 1,
 		   tdx_status_op(TDX_PAGE_METADATA_INCORRECT, TDX_OPERAND_ID_RCX));
-	tsim_env_fini(&f.e);
+	fx_fini(&f);
 }
 
 int main(void)

@@ -11,36 +11,17 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "tsim_td.h"
-#include "seam/sept.h"
-#include "sim/sim_int.h"
+#define ROW_PREFIX test_tdh_mr_extend
+#define OWN_OP_STATE_ROW
+/* Fixtures, and the rows test_tdh_mr_extend__keys_not_configured and
+ * __tdcs_not_allocated that main() registers. */
+#include "td_page_fixtures.h"
 
-#define GPA     0x100000ULL
-#define SVE     (1ULL << 63)
-#define EXT_PENDING(pa) ((pa) | 0xF0ULL | SVE)
-
-struct fx {
-	struct tsim_env e;
-	struct tsim_td td;
-	uint64_t pa;            /* page at GPA (PAGE.ADD, not extended) */
-};
-
-static void fx_init(struct fx *f)
+/* An INITIALIZED TD with a page at GPA (PAGE.ADD, not extended). */
+static void fx_init_page(struct fx *f)
 {
-	tsim_env_init(&f->e);
-	tsim_td_build(&f->e, &f->td, 0, 4);
-	tsim_vcpu_add(&f->td, 0);
+	fx_init(f);
 	f->pa = tsim_page_add(&f->td, GPA, NULL, false);
-}
-
-static void fx_fini(struct fx *f)
-{
-	tsim_env_fini(&f->e);
-}
-
-static struct seam_td *td_obj(struct tsim_td *td)
-{
-	return seam_obj_get(&td->e->s->mod, td->tdr);
 }
 
 static uint64_t ext(struct tsim_td *td, uint64_t gpa, struct tdx_module_args *a)
@@ -57,6 +38,11 @@ static void expect_err(struct tsim_td *td, uint64_t gpa, uint64_t status)
 	assert_int_equal(a.rdx, 0);
 }
 
+static void expect_early_err(struct fx *f, uint64_t status)
+{
+	expect_err(&f->td, GPA, status);
+}
+
 static void expect_ext(struct tsim_td *td, uint64_t gpa, uint64_t status, uint64_t rcx,
 		       uint64_t rdx)
 {
@@ -66,26 +52,11 @@ static void expect_ext(struct tsim_td *td, uint64_t gpa, uint64_t status, uint64
 	assert_int_equal(a.rdx, rdx);
 }
 
-/* Test-only route: rewrite the state of the 4K S-EPT entry of gpa through
- * the TD's KeyID (e.g. to BLOCKEDW, which only live export produces). */
-static void sept_force_state(struct tsim_td *td, uint64_t gpa, unsigned st, uint64_t clear)
-{
-	uint64_t table = 0;
-	for (unsigned i = 0; i < td->n_sept; i++)
-		if (td->sept[i].level == 1 && td->sept[i].gpa == (gpa & ~(TDX_2M - 1)))
-			table = td->sept[i].pa;
-	assert_true(table != 0);
-	uint64_t epa = table + 8 * ((gpa >> 12) & 511), v;
-	assert_int_equal(tdxsim_mem_read(td->e->s, epa, td->hkid, &v, 8), TDXSIM_OK);
-	v = (v & ~(SEPT_STATE_MASK | clear)) | ((uint64_t)st << SEPT_STATE_SHIFT);
-	assert_int_equal(tdxsim_mem_write(td->e->s, epa, td->hkid, &v, 8), TDXSIM_OK);
-}
-
 static void test_tdh_mr_extend__success(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f);
+	fx_init_page(&f);
 	struct tdx_module_args a;
 	for (unsigned i = 0; i < 16; i++) {
 		assert_tdx_status(TDX_SUCCESS, ext(&f.td, GPA + 256 * i, &a));
@@ -103,7 +74,7 @@ static void test_tdh_mr_extend__tdr_invalid(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f);
+	fx_init_page(&f);
 	uint64_t tdr = f.td.tdr;
 	uint64_t want = tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RDX);
 	f.td.tdr = tdr + 0x100;
@@ -118,7 +89,7 @@ static void test_tdh_mr_extend__tdr_addr_range(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f);
+	fx_init_page(&f);
 	f.td.tdr = 1ULL << (f.e.keyid_shift - 1);
 	expect_err(&f.td, GPA, tdx_status_op(TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_ID_RDX));
 	fx_fini(&f);
@@ -128,7 +99,7 @@ static void test_tdh_mr_extend__tdr_busy(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f);
+	fx_init_page(&f);
 	unsigned id = tsim_fault(f.e.s, TDX_OPERAND_BUSY, TDH_MR_EXTEND, -1, 1, 1);
 	expect_err(&f.td, GPA, tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_RDX));
 	assert_int_equal(tsim_fault_fired(f.e.s, id), 1);
@@ -141,7 +112,7 @@ static void test_tdh_mr_extend__tdr_metadata(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f);
+	fx_init_page(&f);
 	uint64_t tdr = f.td.tdr;
 	f.td.tdr = f.td.sept[0].pa;                             /* PT_EPT */
 	expect_err(&f.td, GPA, tdx_status_op(TDX_PAGE_METADATA_INCORRECT, TDX_OPERAND_ID_RDX));
@@ -153,50 +124,19 @@ static void test_tdh_mr_extend__td_fatal(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f);
-	atomic_store(&td_obj(&f.td)->fatal, 1);
+	fx_init_page(&f);
+	atomic_store(&tsim_td_obj(&f.td)->fatal, 1);
 	expect_err(&f.td, GPA, TDX_TD_FATAL);
-	atomic_store(&td_obj(&f.td)->fatal, 0);
+	atomic_store(&tsim_td_obj(&f.td)->fatal, 0);
 	fx_fini(&f);
-}
-
-static void test_tdh_mr_extend__keys_not_configured(void **state)
-{
-	(void)state;
-	struct tsim_env e;
-	struct tsim_td td = { .e = &e };
-	tsim_env_init(&e);
-	td.tdr = tsim_page(&e);
-	td.hkid = tsim_hkid(&e);
-	struct tdx_module_args c = { .rcx = td.tdr, .rdx = td.hkid };
-	seamcall_ok(e.s, 0, TDH_MNG_CREATE, &c);
-	expect_err(&td, GPA, TDX_TD_KEYS_NOT_CONFIGURED);
-	tsim_env_fini(&e);
-}
-
-static void test_tdh_mr_extend__tdcs_not_allocated(void **state)
-{
-	(void)state;
-	struct tsim_env e;
-	struct tsim_td td;
-	tsim_env_init(&e);
-	tsim_td_create(&e, &td);
-	expect_err(&td, GPA, TDX_TDCS_NOT_ALLOCATED);
-	tsim_env_fini(&e);
 }
 
 static void test_tdh_mr_extend__op_state_incorrect(void **state)
 {
 	(void)state;
-	struct tsim_env e;
-	struct tsim_td td;
-	tsim_env_init(&e);
-	tsim_td_create(&e, &td);
-	tsim_td_addcx(&td);                                     /* UNINITIALIZED */
-	expect_err(&td, GPA, TDX_OP_STATE_INCORRECT);
-	tsim_env_fini(&e);
+	expect_uninit_err();
 	struct fx f;                                            /* RUNNABLE */
-	fx_init(&f);
+	fx_init_page(&f);
 	tsim_td_finalize(&f.td);
 	expect_err(&f.td, GPA, TDX_OP_STATE_INCORRECT);
 	fx_fini(&f);
@@ -206,7 +146,7 @@ static void test_tdh_mr_extend__gpa_misaligned(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f);
+	fx_init_page(&f);
 	uint64_t want = tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX);
 	expect_err(&f.td, GPA + 0x80, want);
 	expect_err(&f.td, GPA + 8, want);
@@ -217,7 +157,7 @@ static void test_tdh_mr_extend__gpa_invalid(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f);
+	fx_init_page(&f);
 	uint64_t want = tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX);
 	expect_err(&f.td, GPA | (1ULL << 47), want);            /* shared */
 	expect_err(&f.td, GPA | (1ULL << 48), want);            /* above GPAW 48 */
@@ -228,7 +168,7 @@ static void test_tdh_mr_extend__ept_entry_not_present(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f);
+	fx_init_page(&f);
 	uint64_t want = tdx_status_op(TDX_EPT_ENTRY_NOT_PRESENT, TDX_OPERAND_ID_RCX);
 	expect_ext(&f.td, 0x8000000000ULL, want, SVE, 3);       /* FREE PML4E */
 	expect_ext(&f.td, GPA + 0x1000, want, SVE, TDX_PS_4K);  /* FREE PTE */
@@ -243,8 +183,8 @@ static void test_tdh_mr_extend__leaf_not_mapped(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_init(&f);
-	sept_force_state(&f.td, GPA, SEPT_BLOCKEDW, SEPT_W);
+	fx_init_page(&f);
+	tsim_sept_force_state(&f.td, GPA, SEPT_BLOCKEDW, SEPT_W);
 	expect_err(&f.td, GPA + 0x200, TDX_EPT_ENTRY_NOT_PRESENT);
 	fx_fini(&f);
 }

@@ -17,34 +17,14 @@
 
 #include <openssl/evp.h>
 
-#include "tsim_td.h"
+#define ROW_PREFIX test_tdh_mr_finalize
+#define OWN_OP_STATE_ROW
+/* Fixtures, and the rows test_tdh_mr_finalize__keys_not_configured and
+ * __tdcs_not_allocated that main() registers. */
+#include "td_page_fixtures.h"
 #include "seam/metadata_td.h"
-#include "seam/td.h"
-#include "sim/sim_int.h"
 
 #define SENT    0x5A5A5A5A5A5A5A5AULL
-
-struct fx {
-	struct tsim_env e;
-	struct tsim_td td;
-};
-
-static void fx_init(struct fx *f)
-{
-	tsim_env_init(&f->e);
-	tsim_td_build(&f->e, &f->td, 0, 4);
-	tsim_vcpu_add(&f->td, 0);
-}
-
-static void fx_fini(struct fx *f)
-{
-	tsim_env_fini(&f->e);
-}
-
-static struct seam_td *td_obj(struct tsim_td *td)
-{
-	return seam_obj_get(&td->e->s->mod, td->tdr);
-}
 
 static uint64_t fin(struct tsim_td *td, struct tdx_module_args *a)
 {
@@ -71,6 +51,11 @@ static void expect_err(struct tsim_td *td, uint64_t status)
 	expect_regs_kept(&a, td->tdr);
 }
 
+static void expect_early_err(struct fx *f, uint64_t status)
+{
+	expect_err(&f->td, status);
+}
+
 /* MRTD as the host reads it back: TDH.MNG.RD of the six MRTD elements
  * (little-endian qwords of the 48 bytes); cross-checked with the TDCS value
  * itself (test-only route). */
@@ -81,7 +66,7 @@ static void read_mrtd(struct tsim_td *td, uint8_t out[48])
 		seamcall_ok(td->e->s, 0, TDH_MNG_RD, &a);
 		memcpy(out + 8 * e, &a.r8, 8);
 	}
-	assert_memory_equal(out, td_obj(td)->mrtd, 48);
+	assert_memory_equal(out, tsim_td_obj(td)->mrtd, 48);
 }
 
 /* ---- The expected hash, built independently ---- */
@@ -105,7 +90,7 @@ static void test_tdh_mr_finalize__success(void **state)
 	assert_tdx_status(TDX_SUCCESS, fin(&f.td, &a));
 	expect_regs_kept(&a, f.td.tdr);
 	f.td.finalized = true;
-	assert_int_equal(atomic_load(&td_obj(&f.td)->op_state), OP_RUNNABLE);
+	assert_int_equal(atomic_load(&tsim_td_obj(&f.td)->op_state), OP_RUNNABLE);
 	/* Build leaves are over; runtime ones work. */
 	struct tdx_module_args p = { .rcx = 0x101000, .rdx = f.td.tdr, .r8 = tsim_page(&f.e),
 				     .r9 = f.td.shared + 0x1000 };
@@ -183,7 +168,7 @@ static void test_tdh_mr_finalize__no_vcpus_initialized(void **state)
 	struct tdx_module_args c = { .rcx = tsim_page(&e), .rdx = td.tdr };
 	seamcall_ok(e.s, 0, TDH_VP_CREATE, &c);
 	expect_err(&td, TDX_NO_VCPUS);
-	assert_int_equal(atomic_load(&td_obj(&td)->op_state), OP_INITIALIZED);
+	assert_int_equal(atomic_load(&tsim_td_obj(&td)->op_state), OP_INITIALIZED);
 	tsim_env_fini(&e);
 }
 
@@ -199,7 +184,7 @@ static void test_tdh_mr_finalize__tdr_invalid(void **state)
 	f.td.tdr = tsim_keyed_pa(&f.e, tdr, f.td.hkid);
 	expect_err(&f.td, want);
 	f.td.tdr = tdr;
-	assert_int_equal(atomic_load(&td_obj(&f.td)->op_state), OP_INITIALIZED);
+	assert_int_equal(atomic_load(&tsim_td_obj(&f.td)->op_state), OP_INITIALIZED);
 	fx_fini(&f);
 }
 
@@ -221,7 +206,7 @@ static void test_tdh_mr_finalize__tdr_busy(void **state)
 	unsigned id = tsim_fault(f.e.s, TDX_OPERAND_BUSY, TDH_MR_FINALIZE, -1, 1, 1);
 	expect_err(&f.td, tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_RCX));
 	assert_int_equal(tsim_fault_fired(f.e.s, id), 1);
-	assert_int_equal(atomic_load(&td_obj(&f.td)->op_state), OP_INITIALIZED);
+	assert_int_equal(atomic_load(&tsim_td_obj(&f.td)->op_state), OP_INITIALIZED);
 	tsim_td_finalize(&f.td);
 	fx_fini(&f);
 }
@@ -245,55 +230,24 @@ static void test_tdh_mr_finalize__td_fatal(void **state)
 	(void)state;
 	struct fx f;
 	fx_init(&f);
-	atomic_store(&td_obj(&f.td)->fatal, 1);
+	atomic_store(&tsim_td_obj(&f.td)->fatal, 1);
 	expect_err(&f.td, TDX_TD_FATAL);
-	atomic_store(&td_obj(&f.td)->fatal, 0);
-	assert_int_equal(atomic_load(&td_obj(&f.td)->op_state), OP_INITIALIZED);
+	atomic_store(&tsim_td_obj(&f.td)->fatal, 0);
+	assert_int_equal(atomic_load(&tsim_td_obj(&f.td)->op_state), OP_INITIALIZED);
 	fx_fini(&f);
-}
-
-static void test_tdh_mr_finalize__keys_not_configured(void **state)
-{
-	(void)state;
-	struct tsim_env e;
-	struct tsim_td td = { .e = &e };
-	tsim_env_init(&e);
-	td.tdr = tsim_page(&e);
-	td.hkid = tsim_hkid(&e);
-	struct tdx_module_args c = { .rcx = td.tdr, .rdx = td.hkid };
-	seamcall_ok(e.s, 0, TDH_MNG_CREATE, &c);
-	expect_err(&td, TDX_TD_KEYS_NOT_CONFIGURED);
-	tsim_env_fini(&e);
-}
-
-static void test_tdh_mr_finalize__tdcs_not_allocated(void **state)
-{
-	(void)state;
-	struct tsim_env e;
-	struct tsim_td td;
-	tsim_env_init(&e);
-	tsim_td_create(&e, &td);
-	expect_err(&td, TDX_TDCS_NOT_ALLOCATED);
-	tsim_env_fini(&e);
 }
 
 static void test_tdh_mr_finalize__op_state_incorrect(void **state)
 {
 	(void)state;
-	struct tsim_env e;
-	struct tsim_td td;
-	tsim_env_init(&e);
-	tsim_td_create(&e, &td);
-	tsim_td_addcx(&td);                                     /* UNINITIALIZED */
-	expect_err(&td, TDX_OP_STATE_INCORRECT);
-	tsim_env_fini(&e);
+	expect_uninit_err();
 	struct fx f;                                            /* a repeat */
 	fx_init(&f);
 	tsim_td_finalize(&f.td);
 	uint8_t mrtd[48];
 	read_mrtd(&f.td, mrtd);
 	expect_err(&f.td, TDX_OP_STATE_INCORRECT);
-	assert_memory_equal(td_obj(&f.td)->mrtd, mrtd, 48);
+	assert_memory_equal(tsim_td_obj(&f.td)->mrtd, mrtd, 48);
 	fx_fini(&f);
 }
 
@@ -305,7 +259,7 @@ static void test_tdh_mr_finalize__no_vcpus(void **state)
 	tsim_env_init(&e);
 	tsim_td_build(&e, &td, 0, 4);
 	expect_err(&td, TDX_NO_VCPUS);
-	assert_int_equal(atomic_load(&td_obj(&td)->op_state), OP_INITIALIZED);
+	assert_int_equal(atomic_load(&tsim_td_obj(&td)->op_state), OP_INITIALIZED);
 	tsim_env_fini(&e);
 }
 

@@ -14,12 +14,6 @@
 #include "vp_fixtures.h"
 
 /* A 4 KiB-aligned PA past every TDMR. */
-static uint64_t pa_outside(struct vpt *t)
-{
-	const struct tdx_tdmr_info *last = &t->e.t.info[t->e.t.n - 1];
-	return last->base + last->size;
-}
-
 static void test_tdh_vp_create__tdr_operand_invalid(void **state)
 {
 	(void)state;
@@ -40,7 +34,7 @@ static void test_tdh_vp_create__tdr_outside_tdmr(void **state)
 	struct vpt t;
 	vpt_init(&t, 0, 4);
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_ID_RDX),
-			  vp_create_raw(&t, 0, tsim_page(&t.e), pa_outside(&t)));
+			  vp_create_raw(&t, 0, tsim_page(&t.e), tsim_pa_outside(&t.e)));
 	vpt_fini(&t);
 }
 
@@ -155,7 +149,7 @@ static void test_tdh_vp_create__tdvpr_outside_tdmr(void **state)
 	struct vpt t;
 	vpt_init(&t, 0, 4);
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_ID_RCX),
-			  vp_create_raw(&t, 0, pa_outside(&t), t.td.tdr));
+			  vp_create_raw(&t, 0, tsim_pa_outside(&t.e), t.td.tdr));
 	vpt_fini(&t);
 }
 

@@ -21,12 +21,6 @@
 #define INVALID_RCX tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX)
 #define STUB_EXIT   (TDX_SUCCESS | SEAM_VP_EXIT_EXTERNAL_INTERRUPT)
 
-static uint64_t pa_outside(struct vpt *t)
-{
-	const struct tdx_tdmr_info *last = &t->e.t.info[t->e.t.n - 1];
-	return last->base + last->size;
-}
-
 /* A RUNNABLE TD with one vCPU initialised on lp; returns its TDVPR. */
 static uint64_t runnable(struct vpt *t, uint64_t attributes, unsigned lp)
 {
@@ -69,7 +63,7 @@ static void test_tdh_vp_enter__rcx_reserved_bits(void **state)
 	expect_refused(&t, 1, tdvpr | (1ULL << 63), want);
 	/* Before anything else: no association happened. */
 	assert_int_equal(atomic_load(&vcpu_of(&t, tdvpr)->assoc_lp), -1);
-	expect_refused(&t, 1, pa_outside(&t) | 0x1, want);
+	expect_refused(&t, 1, tsim_pa_outside(&t.e) | 0x1, want);
 	vpt_fini(&t);
 }
 
@@ -89,7 +83,7 @@ static void test_tdh_vp_enter__tdvpr_outside_tdmr(void **state)
 	(void)state;
 	struct vpt t;
 	runnable(&t, 0, 0);
-	expect_refused(&t, 0, pa_outside(&t),
+	expect_refused(&t, 0, tsim_pa_outside(&t.e),
 		       tdx_status_op(TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_ID_RCX));
 	vpt_fini(&t);
 }

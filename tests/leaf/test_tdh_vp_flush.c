@@ -13,12 +13,6 @@
 
 #include "vp_fixtures.h"
 
-static uint64_t pa_outside(struct vpt *t)
-{
-	const struct tdx_tdmr_info *last = &t->e.t.info[t->e.t.n - 1];
-	return last->base + last->size;
-}
-
 static void test_tdh_vp_flush__tdvpr_operand_invalid(void **state)
 {
 	(void)state;
@@ -38,7 +32,7 @@ static void test_tdh_vp_flush__tdvpr_outside_tdmr(void **state)
 	struct vpt t;
 	vpt_init(&t, 0, 4);
 	assert_tdx_status(tdx_status_op(TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_ID_RCX),
-			  vp_flush_raw(&t, 0, pa_outside(&t)));
+			  vp_flush_raw(&t, 0, tsim_pa_outside(&t.e)));
 	vpt_fini(&t);
 }
 

@@ -15,13 +15,11 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "vp_fixtures.h"
-
-static uint64_t pa_outside(struct vpt *t)
-{
-	const struct tdx_tdmr_info *last = &t->e.t.info[t->e.t.n - 1];
-	return last->base + last->size;
-}
+#define LEAF TDH_VP_RD
+#define ROW_PREFIX test_tdh_vp_rd
+/* Fixtures, and the common rows test_tdh_vp_rd__tdvpr_operand_invalid ..
+ * __vcpu_associated that main() registers. */
+#include "vp_md_fixtures.h"
 
 /* A failed read: R8 = 0, RDX untouched (version 0) or all ones (version 1). */
 static void expect_rd_error(struct vpt *t, unsigned lp, unsigned ver, uint64_t tdvpr,
@@ -34,109 +32,15 @@ static void expect_rd_error(struct vpt *t, unsigned lp, unsigned ver, uint64_t t
 	assert_int_equal(a.r9, SENT);
 }
 
-static void test_tdh_vp_rd__tdvpr_operand_invalid(void **state)
+static void expect_md_err(struct vpt *t, unsigned lp, unsigned ver, uint64_t tdvpr,
+			  uint64_t status)
 {
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_ready(&t, 0, 0);
-	uint64_t want = tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX);
-	expect_rd_error(&t, 0, 0, tdvpr + 1, MD_VP_VCPU_INDEX, want);
-	expect_rd_error(&t, 0, 1, tsim_keyed_pa(&t.e, tdvpr, t.td.hkid), MD_VP_VCPU_INDEX, want);
-	vpt_fini(&t);
+	expect_rd_error(t, lp, ver, tdvpr, MD_VP_VCPU_INDEX, status);
 }
 
-static void test_tdh_vp_rd__tdvpr_outside_tdmr(void **state)
+static uint64_t md_ok(struct vpt *t, unsigned lp, uint64_t tdvpr)
 {
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	expect_rd_error(&t, 0, 0, pa_outside(&t), MD_VP_VCPU_INDEX,
-			tdx_status_op(TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_ID_RCX));
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_rd__tdvpr_busy(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_ready(&t, 0, 0);
-	tsim_fault(t.s, TDX_OPERAND_BUSY, TDH_VP_RD, -1, 1, 1);
-	expect_rd_error(&t, 0, 1, tdvpr, MD_VP_VCPU_INDEX,
-			tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_RCX));
-	assert_int_equal(vp_rd(&t, 0, tdvpr, MD_VP_VCPU_INDEX), 0);
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_rd__tdvpr_not_a_tdvpr(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t want = tdx_status_op(TDX_PAGE_METADATA_INCORRECT, TDX_OPERAND_ID_RCX);
-	expect_rd_error(&t, 0, 0, t.td.tdr, MD_VP_VCPU_INDEX, want);
-	expect_rd_error(&t, 0, 0, t.td.tdcs[0], MD_VP_VCPU_INDEX, want);
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_rd__tdr_busy(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_ready(&t, 0, 0);
-	tsim_fault(t.s, TDX_OPERAND_BUSY, TDH_VP_RD, -1, 2, 1);
-	expect_rd_error(&t, 0, 0, tdvpr, MD_VP_VCPU_INDEX,
-			tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_TDR));
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_rd__td_fatal(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_ready(&t, 0, 0);
-	atomic_store(&td_of(&t)->fatal, 1);
-	expect_rd_error(&t, 0, 1, tdvpr, MD_VP_VCPU_INDEX, TDX_TD_FATAL);
-	atomic_store(&td_of(&t)->fatal, 0);
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_rd__keys_not_configured(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_ready(&t, 0, 0);
-	assert_tdx_status(TDX_SUCCESS, vp_flush_raw(&t, 0, tdvpr));
-	vpt_block(&t);
-	expect_rd_error(&t, 0, 0, tdvpr, MD_VP_VCPU_INDEX, TDX_TD_KEYS_NOT_CONFIGURED);
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_rd__op_state_busy(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_ready(&t, 0, 0);
-	tsim_fault(t.s, TDX_OPERAND_BUSY, TDH_VP_RD, -1, 3, 1);
-	expect_rd_error(&t, 0, 0, tdvpr, MD_VP_VCPU_INDEX,
-			tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_OP_STATE));
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_rd__tdcx_missing(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_create(&t, 0);
-	vp_addcx(&t, 0, tdvpr, 2);
-	expect_rd_error(&t, 0, 1, tdvpr, MD_VP_VCPU_INDEX, TDX_TDCX_NUM_INCORRECT);
-	vpt_fini(&t);
+	return vp_rd(t, lp, tdvpr, MD_VP_VCPU_INDEX);
 }
 
 static void test_tdh_vp_rd__vcpu_uninitialized(void **state)
@@ -147,17 +51,6 @@ static void test_tdh_vp_rd__vcpu_uninitialized(void **state)
 	uint64_t tdvpr = vp_build(&t, 0);
 	expect_rd_error(&t, 0, 0, tdvpr, MD_VP_VCPU_INDEX, TDX_VCPU_STATE_INCORRECT);
 	assert_int_equal(atomic_load(&vcpu_of(&t, tdvpr)->assoc_lp), -1);
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_rd__vcpu_associated(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_ready(&t, 1, 0);
-	expect_rd_error(&t, 0, 1, tdvpr, MD_VP_VCPU_INDEX, TDX_VCPU_ASSOCIATED);
-	assert_int_equal(vp_rd(&t, 1, tdvpr, MD_VP_VCPU_INDEX), 0);
 	vpt_fini(&t);
 }
 

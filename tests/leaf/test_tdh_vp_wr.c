@@ -15,15 +15,13 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "vp_fixtures.h"
+#define LEAF TDH_VP_WR
+#define ROW_PREFIX test_tdh_vp_wr
+/* Fixtures, and the common rows test_tdh_vp_wr__tdvpr_operand_invalid ..
+ * __vcpu_associated that main() registers. */
+#include "vp_md_fixtures.h"
 
 #define PI_VECTOR 0xF2
-
-static uint64_t pa_outside(struct vpt *t)
-{
-	const struct tdx_tdmr_info *last = &t->e.t.info[t->e.t.n - 1];
-	return last->base + last->size;
-}
 
 /* A failed write: R8 = 0, other registers untouched. */
 static void expect_wr_error(struct vpt *t, unsigned lp, uint64_t tdvpr, uint64_t field,
@@ -45,114 +43,23 @@ static uint64_t vp_wr(struct vpt *t, unsigned lp, uint64_t tdvpr, uint64_t field
 	return old;
 }
 
+/* The element of the common rows: PEND_NMI (0 in a fresh vCPU), set to 1. */
+static void expect_md_err(struct vpt *t, unsigned lp, unsigned ver, uint64_t tdvpr,
+			  uint64_t status)
+{
+	(void)ver;
+	expect_wr_error(t, lp, tdvpr, MD_VP_PEND_NMI, 1, 0xFF, status);
+}
+
+static uint64_t md_ok(struct vpt *t, unsigned lp, uint64_t tdvpr)
+{
+	return vp_wr(t, lp, tdvpr, MD_VP_PEND_NMI, 1, 0xFF);
+}
+
 /* A shared (non-TD) 64-byte aligned PA for the posted-interrupt descriptor. */
 static uint64_t pid_pa(struct vpt *t)
 {
 	return t->e.shared_pa + 0x3000;
-}
-
-static void test_tdh_vp_wr__tdvpr_operand_invalid(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_ready(&t, 0, 0);
-	uint64_t want = tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX);
-	expect_wr_error(&t, 0, tdvpr + 0x20, MD_VP_PEND_NMI, 1, 0xFF, want);
-	expect_wr_error(&t, 0, tsim_keyed_pa(&t.e, tdvpr, 1), MD_VP_PEND_NMI, 1, 0xFF, want);
-	assert_int_equal(vp_rd(&t, 0, tdvpr, MD_VP_PEND_NMI), 0);
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_wr__tdvpr_outside_tdmr(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	expect_wr_error(&t, 0, pa_outside(&t), MD_VP_PEND_NMI, 1, 0xFF,
-			tdx_status_op(TDX_OPERAND_ADDR_RANGE_ERROR, TDX_OPERAND_ID_RCX));
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_wr__tdvpr_busy(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_ready(&t, 0, 0);
-	tsim_fault(t.s, TDX_OPERAND_BUSY, TDH_VP_WR, -1, 1, 1);
-	expect_wr_error(&t, 0, tdvpr, MD_VP_PEND_NMI, 1, 0xFF,
-			tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_RCX));
-	assert_int_equal(vp_rd(&t, 0, tdvpr, MD_VP_PEND_NMI), 0);
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_wr__tdvpr_not_a_tdvpr(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	expect_wr_error(&t, 0, t.td.tdr, MD_VP_PEND_NMI, 1, 0xFF,
-			tdx_status_op(TDX_PAGE_METADATA_INCORRECT, TDX_OPERAND_ID_RCX));
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_wr__tdr_busy(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_ready(&t, 0, 0);
-	tsim_fault(t.s, TDX_OPERAND_BUSY, TDH_VP_WR, -1, 2, 1);
-	expect_wr_error(&t, 0, tdvpr, MD_VP_PEND_NMI, 1, 0xFF,
-			tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_TDR));
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_wr__td_fatal(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_ready(&t, 0, 0);
-	atomic_store(&td_of(&t)->fatal, 1);
-	expect_wr_error(&t, 0, tdvpr, MD_VP_PEND_NMI, 1, 0xFF, TDX_TD_FATAL);
-	atomic_store(&td_of(&t)->fatal, 0);
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_wr__keys_not_configured(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_ready(&t, 0, 0);
-	assert_tdx_status(TDX_SUCCESS, vp_flush_raw(&t, 0, tdvpr));
-	vpt_block(&t);
-	expect_wr_error(&t, 0, tdvpr, MD_VP_PEND_NMI, 1, 0xFF, TDX_TD_KEYS_NOT_CONFIGURED);
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_wr__op_state_busy(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_ready(&t, 0, 0);
-	tsim_fault(t.s, TDX_OPERAND_BUSY, TDH_VP_WR, -1, 3, 1);
-	expect_wr_error(&t, 0, tdvpr, MD_VP_PEND_NMI, 1, 0xFF,
-			tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_OP_STATE));
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_wr__tdcx_missing(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_create(&t, 0);
-	expect_wr_error(&t, 0, tdvpr, MD_VP_PEND_NMI, 1, 0xFF, TDX_TDCX_NUM_INCORRECT);
-	vpt_fini(&t);
 }
 
 static void test_tdh_vp_wr__vcpu_state_incorrect(void **state)
@@ -167,17 +74,6 @@ static void test_tdh_vp_wr__vcpu_state_incorrect(void **state)
 	atomic_store(&vcpu_of(&t, dis)->state, VCPU_DISABLED);
 	expect_wr_error(&t, 0, dis, MD_VP_PEND_NMI, 1, 0xFF, TDX_VCPU_STATE_INCORRECT);
 	assert_int_equal(vp_rd(&t, 0, dis, MD_VP_PEND_NMI), 0);
-	vpt_fini(&t);
-}
-
-static void test_tdh_vp_wr__vcpu_associated(void **state)
-{
-	(void)state;
-	struct vpt t;
-	vpt_init(&t, 0, 4);
-	uint64_t tdvpr = vp_ready(&t, 1, 0);
-	expect_wr_error(&t, 0, tdvpr, MD_VP_PEND_NMI, 1, 0xFF, TDX_VCPU_ASSOCIATED);
-	assert_int_equal(vp_wr(&t, 1, tdvpr, MD_VP_PEND_NMI, 1, 0xFF), 0);
 	vpt_fini(&t);
 }
 

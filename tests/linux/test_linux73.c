@@ -677,6 +677,29 @@ static int td_gone(struct kvm73_vm *vm, const struct kvm73_page *pg, unsigned n,
 	return 0;
 }
 
+/* The next count calls of leaf find their first operand lock (the TDR)
+ * busy: each stops there, so those locks are the fault's points 1..count. */
+static int busy_plan(tdxsim *s, int32_t leaf, uint64_t count)
+{
+	tdxsim_fault f = TDXSIM_FAULT_INIT;
+	f.status = TDX_OPERAND_BUSY;
+	f.leaf = leaf;
+	f.nth = 1;
+	f.count = count;
+	CHECK_EQ(tdxsim_fault_add(s, &f, NULL), TDXSIM_OK, "%s", tdxsim_errmsg(s));
+	return 0;
+}
+
+/* KVM destroys the VM: then every page it had and its KeyID are free. */
+static int td_destroy_gone(struct kvm73_vm *vm)
+{
+	struct kvm73_page pg[MAX_TD_PAGES];
+	unsigned n = pages_of(vm, pg);
+	int hkid = kvm73_hkid(vm);
+	kvm73_destroy(vm);
+	return td_gone(vm, pg, n, hkid);
+}
+
 static int td_lifecycle_kvm_order(void)
 {
 	int ret;
@@ -1038,12 +1061,8 @@ static int td_aug_operand_busy_retried(void)
 	if (td_build_runnable(&vm))
 		return 1;
 	struct kvm73_page pg[MAX_TD_PAGES];
-	tdxsim_fault f = TDXSIM_FAULT_INIT;
-	f.status = TDX_OPERAND_BUSY;
-	f.leaf = TDH_MEM_PAGE_AUG;
-	f.nth = 1;
-	f.count = 1;
-	CHECK_EQ(tdxsim_fault_add(s, &f, NULL), TDXSIM_OK, "%s", tdxsim_errmsg(s));
+	if (busy_plan(s, TDH_MEM_PAGE_AUG, 1))
+		return 1;
 	kh_rec_reset();
 	int tries = 0;
 	CHECK_EQ(kvm73_fault_private(vm, 1, 0x5000, &tries), 0);
@@ -1063,10 +1082,7 @@ static int td_aug_operand_busy_retried(void)
 	CHECK_EQ(cur, kh_nev);
 	CHECK_EQ(rdmd_type(private_pa(pg, n, 0x5000), NULL), PT_REG);
 	CHECK(!kvm73_bugged(vm));
-	int hkid = kvm73_hkid(vm);
-	n = pages_of(vm, pg);
-	kvm73_destroy(vm);
-	if (td_gone(vm, pg, n, hkid))
+	if (td_destroy_gone(vm))
 		return 1;
 	CHECK_EQ(kshim_rt_warn_count(), 0);
 	return 0;
@@ -1090,12 +1106,8 @@ static int td_block_operand_busy_retried(void)
 	const struct kh_event *e;
 	size_t cur;
 
-	tdxsim_fault f = TDXSIM_FAULT_INIT;
-	f.status = TDX_OPERAND_BUSY;
-	f.leaf = TDH_MEM_RANGE_BLOCK;
-	f.nth = 1;
-	f.count = 1;
-	CHECK_EQ(tdxsim_fault_add(s, &f, NULL), TDXSIM_OK, "%s", tdxsim_errmsg(s));
+	if (busy_plan(s, TDH_MEM_RANGE_BLOCK, 1))
+		return 1;
 	kh_rec_reset();
 	CHECK_EQ(kvm73_zap(vm, 0), 0);
 	cur = 0;
@@ -1116,8 +1128,8 @@ static int td_block_operand_busy_retried(void)
 	CHECK_EQ(kshim_rt_warn_count(), 0);
 
 	/* Busy twice: the retry fails too. */
-	f.count = 2;
-	CHECK_EQ(tdxsim_fault_add(s, &f, NULL), TDXSIM_OK, "%s", tdxsim_errmsg(s));
+	if (busy_plan(s, TDH_MEM_RANGE_BLOCK, 2))
+		return 1;
 	kh_rec_reset();
 	CHECK_EQ(kvm73_zap(vm, 0x6000), -EIO);
 	cur = 0;
@@ -1131,10 +1143,7 @@ static int td_block_operand_busy_retried(void)
 	CHECK(kshim_rt_log_has("TDH.MEM.RANGE.BLOCK failed: 0x8000020000000002"));
 	CHECK_EQ(rdmd_type(pa6, NULL), PT_REG);
 	/* The teardown still reclaims everything (the block now goes through). */
-	int hkid = kvm73_hkid(vm);
-	n = pages_of(vm, pg);
-	kvm73_destroy(vm);
-	if (td_gone(vm, pg, n, hkid))
+	if (td_destroy_gone(vm))
 		return 1;
 	CHECK_EQ(kshim_rt_warn_count(), 1);
 	return 0;

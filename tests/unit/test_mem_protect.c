@@ -50,15 +50,23 @@ static uint32_t other_keyid(struct tsim_env *e)
 	return k;
 }
 
+/* A fresh page holding pattern(seed), written through the global private
+ * KeyID (TD-owned lines). */
+static uint64_t private_page(struct tsim_env *e, uint8_t plain[PAGE], unsigned seed)
+{
+	uint64_t pa = tsim_page(e);
+	pattern(plain, PAGE, seed);
+	assert_int_equal(tdxsim_mem_write(e->s, pa, e->first_keyid, plain, PAGE), TDXSIM_OK);
+	return pa;
+}
+
 static void test_mem_protect__private_write_stores_ciphertext(void **state)
 {
 	(void)state;
 	struct tsim_env e;
 	tsim_env_init(&e);
-	uint64_t pa = tsim_page(&e);
 	uint8_t plain[PAGE], back[PAGE];
-	pattern(plain, PAGE, 1);
-	assert_int_equal(tdxsim_mem_write(e.s, pa, e.first_keyid, plain, PAGE), TDXSIM_OK);
+	uint64_t pa = private_page(&e, plain, 1);
 	/* Raw RAM holds ciphertext: no line of the plaintext, and not zeros. */
 	const uint8_t *raw = tdxsim_pa_to_ptr(e.s, pa);
 	assert_non_null(raw);
@@ -80,11 +88,9 @@ static void test_mem_protect__partial_private_write(void **state)
 	(void)state;
 	struct tsim_env e;
 	tsim_env_init(&e);
-	uint64_t pa = tsim_page(&e);
 	uint8_t plain[PAGE], part[200], back[PAGE];
-	pattern(plain, PAGE, 2);
+	uint64_t pa = private_page(&e, plain, 2);
 	pattern(part, sizeof(part), 99);
-	assert_int_equal(tdxsim_mem_write(e.s, pa, e.first_keyid, plain, PAGE), TDXSIM_OK);
 	assert_int_equal(tdxsim_mem_write(e.s, pa + 1000, e.first_keyid, part, sizeof(part)),
 			 TDXSIM_OK);
 	memcpy(plain + 1000, part, sizeof(part));
@@ -101,10 +107,8 @@ static void test_mem_protect__shared_read_of_private_is_zeros(void **state)
 	tsim_env_init(&e);
 	tdxsim_info info = { .size = sizeof(info) };
 	assert_int_equal(tdxsim_info_get(e.s, &info), TDXSIM_OK);
-	uint64_t pa = tsim_page(&e);
 	uint8_t plain[PAGE], back[PAGE];
-	pattern(plain, PAGE, 3);
-	assert_int_equal(tdxsim_mem_write(e.s, pa, e.first_keyid, plain, PAGE), TDXSIM_OK);
+	uint64_t pa = private_page(&e, plain, 3);
 	memset(back, 0xEE, sizeof(back));
 	assert_int_equal(tdxsim_mem_read(e.s, pa, 0, back, PAGE), TDXSIM_OK);
 	assert_true(all_zero(back, PAGE));
@@ -126,10 +130,8 @@ static void test_mem_protect__other_private_keyid_reads_garbage(void **state)
 	struct tsim_env e;
 	tsim_env_init(&e);
 	uint32_t k2 = other_keyid(&e);
-	uint64_t pa = tsim_page(&e);
 	uint8_t plain[PAGE], back[PAGE];
-	pattern(plain, PAGE, 4);
-	assert_int_equal(tdxsim_mem_write(e.s, pa, e.first_keyid, plain, PAGE), TDXSIM_OK);
+	uint64_t pa = private_page(&e, plain, 4);
 	assert_int_equal(tdxsim_mem_read(e.s, pa, k2, back, PAGE), TDXSIM_OK);
 	for (unsigned l = 0; l < PAGE; l += 64)
 		assert_memory_not_equal(back + l, plain + l, 64);
@@ -148,10 +150,8 @@ static void test_mem_protect__shared_write_poisons_owned_line(void **state)
 	(void)state;
 	struct tsim_env e;
 	tsim_env_init(&e);
-	uint64_t pa = tsim_page(&e);
 	uint8_t plain[PAGE], back[PAGE];
-	pattern(plain, PAGE, 5);
-	assert_int_equal(tdxsim_mem_write(e.s, pa, e.first_keyid, plain, PAGE), TDXSIM_OK);
+	uint64_t pa = private_page(&e, plain, 5);
 	/* One byte in line 1 and two bytes straddling lines 5 and 6. */
 	uint8_t b = 0x77, two[2] = { 0x11, 0x22 };
 	assert_int_equal(tdxsim_mem_write(e.s, pa + 100, 0, &b, 1), TDXSIM_OK);
@@ -258,10 +258,8 @@ static void test_mem_protect__page_clear_shared(void **state)
 	(void)state;
 	struct tsim_env e;
 	tsim_env_init(&e);
-	uint64_t pa = tsim_page(&e);
 	uint8_t plain[PAGE], back[PAGE];
-	pattern(plain, PAGE, 10);
-	assert_int_equal(tdxsim_mem_write(e.s, pa, e.first_keyid, plain, PAGE), TDXSIM_OK);
+	uint64_t pa = private_page(&e, plain, 10);
 	uint8_t b = 1;
 	assert_int_equal(tdxsim_mem_write(e.s, pa + 4000, 0, &b, 1), TDXSIM_OK);
 	assert_int_equal(tdxsim_mem_poisoned(e.s, pa + 4000), 1);
@@ -284,10 +282,8 @@ static void test_mem_protect__page_clear_private(void **state)
 	(void)state;
 	struct tsim_env e;
 	tsim_env_init(&e);
-	uint64_t pa = tsim_page(&e);
 	uint8_t plain[PAGE], back[PAGE];
-	pattern(plain, PAGE, 11);
-	assert_int_equal(tdxsim_mem_write(e.s, pa, e.first_keyid, plain, PAGE), TDXSIM_OK);
+	uint64_t pa = private_page(&e, plain, 11);
 	assert_int_equal(tdxsim_mem_write(e.s, pa + 64, 0, plain, 64), TDXSIM_OK);
 	assert_int_equal(tdxsim_page_clear(e.s, pa, e.first_keyid), TDXSIM_OK);
 	/* Zeros through the KeyID, ciphertext in RAM, owned, unpoisoned. */
