@@ -3,7 +3,10 @@
  * way Linux does (VMXON everywhere, TDH.SYS.INIT, TDH.SYS.LP.INIT per LP,
  * TDMRs + PAMTs, TDH.SYS.CONFIG, TDH.SYS.KEY.CONFIG per package,
  * TDH.SYS.TDMR.INIT), through the Linux-compatible __seamcall* symbols, then
- * print the module's metadata and the SEAMCALLs issued.
+ * print the module's metadata and the SEAMCALLs issued. Then build a TD the
+ * way KVM does (two vCPUs, a measured 16 KiB image, MR.FINALIZE, pages
+ * faulted in with PAGE.AUG), show its MRTD and that its memory is ciphertext
+ * to the host, zap a page and tear the TD down until every page is free.
  *
  * Build against an installed tdxsim:  cc bringup.c $(pkg-config --cflags --libs tdxsim)
  * Usage: tdxsim-bringup [spr|emr|gnr]
@@ -58,6 +61,189 @@ static uint64_t sys_rd(tdxsim *s, uint64_t id)
 	struct tdx_module_args a = { .rdx = id };
 	call(0, s, TDH_SYS_RD, &a);
 	return a.r8;
+}
+
+/* ---- A TD, as KVM builds and destroys it --------------------------------- */
+
+struct td {
+	uint64_t tdr, tdcs[TDX_TDCS_PAGES], tdvpr[2], tdcx[2][TDX_TDVPS_PAGES - 1];
+	uint64_t sept[8], page[8];
+	unsigned n_sept, n_page;
+	uint32_t hkid;
+};
+
+static uint64_t next_pa;
+
+static uint64_t page(void)
+{
+	uint64_t pa = next_pa;
+	next_pa += 4096;
+	return pa;
+}
+
+static const char *type_name(unsigned t)
+{
+	static const char *const n[] = { "PT_NDA", "PT_RSVD", "?", "PT_REG", "PT_TDR", "PT_TDCX",
+					 "PT_TDVPR", "?", "PT_EPT" };
+	return t < 9 ? n[t] : "?";
+}
+
+static void td_demo(tdxsim *s, const tdxsim_info *info, uint64_t free_pa)
+{
+	struct td td = { .hkid = info->first_tdx_keyid + 1 };
+	struct tdx_module_args a;
+	uint64_t shared = free_pa;              /* TD_PARAMS and the image source */
+	next_pa = free_pa + 0x10000;
+	printf("\nA TD (KeyID %u):\n", td.hkid);
+
+	/* KVM_TDX_INIT_VM: create, program the key on every package, TDCS, init. */
+	td.tdr = page();
+	a = (struct tdx_module_args){ .rcx = td.tdr, .rdx = td.hkid };
+	call(0, s, TDH_MNG_CREATE, &a);
+	for (unsigned p = 0; p < info->packages; p++) {
+		a = (struct tdx_module_args){ .rcx = td.tdr };
+		call(p * info->lps_per_package, s, TDH_MNG_KEY_CONFIG, &a);
+	}
+	for (unsigned i = 0; i < TDX_TDCS_PAGES; i++) {
+		td.tdcs[i] = page();
+		a = (struct tdx_module_args){ .rcx = td.tdcs[i], .rdx = td.tdr };
+		call(0, s, TDH_MNG_ADDCX, &a);
+	}
+	struct tdx_td_params *tp = tdxsim_pa_to_ptr(s, shared);
+	memset(tp, 0, sizeof(*tp));
+	tp->attributes = TDX_TD_ATTR_SEPT_VE_DISABLE;
+	tp->xfam = 0x3;
+	tp->max_vcpus = 2;
+	tp->eptp_controls = TDX_EPTP_WB_4LVL;
+	tp->config_flags = TDX_CONFIG_FLAGS_NO_RBP_MOD;
+	tp->tsc_frequency = (uint16_t)(info->platform->tsc_mhz / 25);
+	a = (struct tdx_module_args){ .rcx = td.tdr, .rdx = shared };
+	call(0, s, TDH_MNG_INIT, &a);
+
+	/* KVM_TDX_INIT_VCPU on LP 0 and on the first LP of the other package. */
+	unsigned vlp[2] = { 0, info->lps_per_package };
+	for (unsigned v = 0; v < 2; v++) {
+		td.tdvpr[v] = page();
+		a = (struct tdx_module_args){ .rcx = td.tdvpr[v], .rdx = td.tdr };
+		call(vlp[v], s, TDH_VP_CREATE, &a);
+		for (unsigned i = 0; i < TDX_TDVPS_PAGES - 1; i++) {
+			td.tdcx[v][i] = page();
+			a = (struct tdx_module_args){ .rcx = td.tdcx[v][i], .rdx = td.tdvpr[v] };
+			call(vlp[v], s, TDH_VP_ADDCX, &a);
+		}
+		a = (struct tdx_module_args){ .rcx = td.tdvpr[v], .r8 = v };
+		call(vlp[v], s, TDH_VP_INIT | (1ULL << 16), &a);
+	}
+
+	/* KVM_TDX_INIT_MEM_REGION: S-EPT tables for GPA 0..2 MiB (PDPT, PD, PT),
+	 * then a 16 KiB image at GPA 0, each page added and measured. */
+	for (unsigned lvl = 3; lvl >= 1; lvl--) {
+		td.sept[td.n_sept] = page();
+		a = (struct tdx_module_args){ .rcx = lvl, .rdx = td.tdr, .r8 = td.sept[td.n_sept] };
+		call(0, s, TDH_MEM_SEPT_ADD, &a);
+		td.n_sept++;
+	}
+	uint8_t *src = tdxsim_pa_to_ptr(s, shared + 0x1000);
+	for (unsigned i = 0; i < 4; i++) {
+		for (unsigned b = 0; b < 4096; b++)
+			src[b] = (uint8_t)"TD firmware image "[b % 18];
+		td.page[td.n_page] = page();
+		a = (struct tdx_module_args){ .rcx = 0x1000ULL * i, .rdx = td.tdr,
+					      .r8 = td.page[td.n_page], .r9 = shared + 0x1000 };
+		call(0, s, TDH_MEM_PAGE_ADD, &a);
+		td.n_page++;
+		for (unsigned c = 0; c < 16; c++) {
+			a = (struct tdx_module_args){ .rcx = 0x1000ULL * i + 256 * c, .rdx = td.tdr };
+			call(0, s, TDH_MR_EXTEND, &a);
+		}
+	}
+	a = (struct tdx_module_args){ .rcx = td.tdr };
+	call(0, s, TDH_MR_FINALIZE, &a);
+	printf("  built: 6 TDCS pages, 2 vCPUs, 3 S-EPT pages, 4 measured pages; MRTD =\n    ");
+	for (unsigned e = 0; e < 6; e++) {
+		a = (struct tdx_module_args){ .rcx = td.tdr, .rdx = MD_TD_MRTD + e };
+		call(0, s, TDH_MNG_RD, &a);
+		for (unsigned b = 0; b < 8; b++)
+			printf("%02x", (unsigned)((a.r8 >> (8 * b)) & 0xFF));
+	}
+	printf("\n");
+
+	/* The host's view of a TD page. */
+	uint8_t host[32];
+	tdxsim_mem_read(s, td.page[0], 0, host, sizeof(host));
+	const uint8_t *raw = tdxsim_pa_to_ptr(s, td.page[0]);
+	printf("  page 0 through KeyID 0: %s; raw RAM: %02x %02x %02x %02x ... (ciphertext)\n",
+	       host[0] == 0 && !memcmp(host, host + 1, sizeof(host) - 1) ? "zeros" : "DATA",
+	       raw[0], raw[1], raw[2], raw[3]);
+
+	/* Run time: two pages faulted in (PAGE.AUG), one zapped again. */
+	for (unsigned i = 0; i < 2; i++) {
+		td.page[td.n_page] = page();
+		a = (struct tdx_module_args){ .rcx = 0x100000ULL + 0x1000 * i, .rdx = td.tdr,
+					      .r8 = td.page[td.n_page] };
+		call(0, s, TDH_MEM_PAGE_AUG, &a);
+		td.n_page++;
+	}
+	uint64_t gpa = 0x101000;
+	a = (struct tdx_module_args){ .rcx = gpa, .rdx = td.tdr };
+	call(0, s, TDH_MEM_RANGE_BLOCK, &a);
+	a = (struct tdx_module_args){ .rcx = td.tdr };
+	call(0, s, TDH_MEM_TRACK, &a);
+	a = (struct tdx_module_args){ .rcx = gpa, .rdx = td.tdr };
+	call(0, s, TDH_MEM_PAGE_REMOVE, &a);
+	td.n_page--;
+	a = (struct tdx_module_args){ .rcx = td.page[td.n_page] | ((uint64_t)td.hkid << info->keyid_shift) };
+	call(0, s, TDH_PHYMEM_PAGE_WBINVD, &a);
+	printf("  faulted in 2 pages with PAGE.AUG, zapped GPA %#llx (BLOCK, TRACK, REMOVE, WBINVD)\n",
+	       (unsigned long long)gpa);
+
+	/* Teardown, KVM's order. */
+	for (unsigned v = 0; v < 2; v++) {
+		a = (struct tdx_module_args){ .rcx = td.tdvpr[v] };
+		call(vlp[v], s, TDH_VP_FLUSH, &a);
+	}
+	a = (struct tdx_module_args){ .rcx = td.tdr };
+	call(0, s, TDH_MNG_VPFLUSHDONE, &a);
+	for (unsigned p = 0; p < info->packages; p++) {
+		a = (struct tdx_module_args){ .rcx = 0 };
+		call(p * info->lps_per_package, s, TDH_PHYMEM_CACHE_WB, &a);
+	}
+	a = (struct tdx_module_args){ .rcx = td.tdr };
+	call(0, s, TDH_MNG_KEY_FREEID, &a);
+	uint64_t all[64];
+	unsigned n = 0;
+	for (unsigned v = 0; v < 2; v++) {
+		for (unsigned i = 0; i < TDX_TDVPS_PAGES - 1; i++)
+			all[n++] = td.tdcx[v][i];
+		all[n++] = td.tdvpr[v];
+	}
+	for (unsigned i = 0; i < td.n_page; i++)
+		all[n++] = td.page[i];
+	for (unsigned i = td.n_sept; i-- > 0;)
+		all[n++] = td.sept[i];
+	for (unsigned i = 0; i < TDX_TDCS_PAGES; i++)
+		all[n++] = td.tdcs[i];
+	all[n++] = td.tdr;
+	unsigned counts[9] = { 0 };
+	for (unsigned i = 0; i < n; i++) {
+		a = (struct tdx_module_args){ .rcx = all[i] };
+		call(0, s, TDH_PHYMEM_PAGE_RECLAIM, &a);
+		if (a.rcx < 9)
+			counts[a.rcx]++;
+	}
+	a = (struct tdx_module_args){ .rcx = td.tdr | ((uint64_t)info->first_tdx_keyid << info->keyid_shift) };
+	call(0, s, TDH_PHYMEM_PAGE_WBINVD, &a);
+	printf("  torn down: reclaimed");
+	for (unsigned t = 0; t < 9; t++)
+		if (counts[t])
+			printf(" %u %s", counts[t], type_name(t));
+	unsigned free_pages = 0;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned type;
+		tdxsim_pamt_lookup(s, all[i], &type, NULL, NULL);
+		free_pages += type == PT_NDA;
+	}
+	printf("; %u of %u pages back to PT_NDA\n", free_pages, n);
 }
 
 int main(int argc, char **argv)
@@ -173,6 +359,7 @@ int main(int argc, char **argv)
 
 	tdxsim_stats st = { .size = sizeof(st) };
 	tdxsim_stats_get(s, &st);
+	uint64_t bringup_calls = st.seamcalls;
 	printf("\nSEAMCALLs issued in bring-up: %llu (", (unsigned long long)(st.seamcalls - st.per_leaf[TDH_SYS_RD]));
 	int first = 1;
 	for (unsigned i = 0; i < TDX_SEAMCALL_LEAF_MAX; i++)
@@ -183,6 +370,10 @@ int main(int argc, char **argv)
 	uint64_t cyc;
 	tdxsim_lp_cycles(s, 0, &cyc);
 	printf(")\nSimulated cycles on LP0: %llu\n", (unsigned long long)cyc);
+
+	td_demo(s, &info, tdmr[0].base + (256ULL << 20));
+	tdxsim_stats_get(s, &st);
+	printf("SEAMCALLs for the TD: %llu\n", (unsigned long long)(st.seamcalls - bringup_calls));
 	tdxsim_close(s);
 	return 0;
 }

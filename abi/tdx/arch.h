@@ -118,6 +118,14 @@ enum tdx_sys_state {
 #define MD_SYS_MIN_UPDATE_HV          0x8900000100000001ULL
 #define MD_SYS_NO_DOWNGRADE           0x8900000000000002ULL
 
+/* TD-scope fields (TDH.MNG.RD/WR) host code commonly reads. */
+#define MD_TD_ATTRIBUTES              0x1110000300000000ULL
+#define MD_TD_TSC_OFFSET              0x111000030000000AULL
+#define MD_TD_TSC_MULTIPLIER          0x111000030000000BULL
+#define MD_TD_MRTD                    0x1310000300000000ULL   /* 6 elements of 8 bytes */
+#define MD_TD_LIFECYCLE_STATE         0x8010000200000005ULL
+#define MD_TD_OP_STATE                0x9010000200000004ULL
+
 /* TDX_FEATURES0 bits. */
 #define TDX_FEATURES0_TD_PRESERVING   (1ULL << 1)
 #define TDX_FEATURES0_NO_RBP_MOD      (1ULL << 18)
