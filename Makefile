@@ -24,7 +24,7 @@ check: build
 	ctest --test-dir $(BUILD) -j$(JOBS) --output-on-failure
 	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DTDXSIM_SANITIZE=ON -DTDXSIM_BENCH=OFF $(CMAKE_ARGS) >/dev/null
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
-	ctest --test-dir $(BUILD_ASAN) -j$(JOBS) --output-on-failure
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --test-dir $(BUILD_ASAN) -j$(JOBS) --output-on-failure
 
 check-fast: build
 	ctest --test-dir $(BUILD) -j$(JOBS) --output-on-failure

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "seam/seam_mem.h"
+#include "seam/vp_enter.h"
 #include "sim/sim_int.h"
 
 /* ---- Object table ---------------------------------------------------------- */
@@ -103,7 +104,7 @@ void seam_vcpu_free(struct seam_module *m, struct seam_vcpu *v)
 	if (v->all_next)
 		v->all_next->all_prev = v->all_prev;
 	pthread_mutex_unlock(&m->obj_mutex);
-	free(v->run);
+	seam_vcpu_run_free(v->run);
 	free(v);
 }
 

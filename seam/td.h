@@ -62,6 +62,11 @@ struct seam_vcpu_guest {
 	uint64_t rip, rflags;
 	uint64_t cr0, cr3, cr4, efer, xcr0, dr6, dr7, pat;
 	uint64_t tsc_deadline;
+	/* Saved by the guest runner (seam/td_run.c) at every TD exit. */
+	uint64_t cr2, fs_base, gs_base;
+	uint64_t gdtr_base, idtr_base;
+	uint32_t gdtr_limit, idtr_limit;
+	uint16_t sel[6];                    /* ES, CS, SS, DS, FS, GS */
 };
 
 /* TD-VMCS fields the host may read or write with VP.RD/WR (tdx-abi.md 4.6). */
@@ -73,6 +78,27 @@ struct seam_vcpu_vmcs {
 	uint32_t notify_window;
 	uint64_t shared_eptp;
 	uint64_t guest_tsc_deadline;
+};
+
+/* VE_INFO (TDVPS): what TDG.VP.VEINFO.GET returns. */
+struct seam_ve_info {
+	uint32_t exit_reason;               /* -> RCX 31:0 */
+	uint32_t ve_category;               /* -> RCX 63:32 (VEINFO.GET version 1) */
+	uint64_t exit_qual;                 /* -> RDX */
+	uint64_t gla;                       /* -> R8 */
+	uint64_t gpa;                       /* -> R9 */
+	uint32_t instr_len, instr_info;     /* -> R10 31:0, 63:32 */
+};
+
+/* A TD exit decided inside a module-handled TDCALL (tdx-abi.md 2.3): what
+ * TDH.VP.ENTER returns to the host. The guest's registers and RIP are left
+ * as they were before the TDCALL (it runs again on the next entry). */
+struct seam_td_exit {
+	uint64_t status;                    /* RAX: exit case | VMX exit reason */
+	uint64_t exit_qual;                 /* RCX */
+	uint64_t ext_exit_qual;             /* RDX */
+	uint64_t gpa;                       /* R8 */
+	uint64_t intr_info;                 /* R9 */
 };
 
 struct seam_td;
@@ -96,6 +122,11 @@ struct seam_vcpu {
 	struct seam_vcpu_guest g;
 	struct seam_vcpu_vmcs vmcs;
 	void *run;                          /* guest-execution state (issue: TD guests) */
+	/* ---- guest side: module-handled TDCALLs (seam/tdcall.c) ---- */
+	struct seam_ve_info ve;             /* VE_INFO: the #VE pending for the guest */
+	bool ve_valid;                      /* ve holds a #VE not yet read by VP.VEINFO.GET */
+	uint8_t cpuid_ve;                   /* VP.CPUIDVE.SET: bit 0 supervisor, bit 1 user */
+	struct seam_td_exit tdcall_exit;    /* the TD exit a TDCALL ended in (SEAM_TDCALL_EXIT) */
 };
 
 struct seam_td {
@@ -144,6 +175,8 @@ struct seam_td {
 	uint64_t sept_locked[64];           /* S-EPT entries locked by a leaf (PA), 0 = free slot */
 	/* ---- vCPUs (by index, for TD-scope scans) ---- */
 	struct seam_vcpu **vcpus;           /* max_vcpus slots after MNG.INIT */
+	/* ---- TDCS: guest-side measurement ---- */
+	seam_lock_t rtmr_lock;              /* operand RTMR (0xA8): TDG.MR.RTMR.EXTEND ex, MR.REPORT sh */
 };
 
 /* ---- Object table: module structures by page PA ---- */

@@ -19,10 +19,16 @@
 struct seam_ctx;
 struct seam_vcpu;
 
-/* VMX basic exit reason and interruption info of the placeholder exit. */
+/* The external-interrupt TD exit that ends a run whose budget is spent:
+ * VMX basic exit reason and interruption info (valid, external, vector 0xEC,
+ * Linux's local-timer vector). */
 #define SEAM_VP_EXIT_EXTERNAL_INTERRUPT 1u
-#define SEAM_VP_STUB_INTR_INFO          0x800000ECu     /* valid, external, vector 0xEC */
+#define SEAM_VP_INTR_INFO_TIMER         0x800000ECu
 
 uint64_t seam_vp_run(struct seam_ctx *c, struct seam_vcpu *v);
+
+/* Free the guest-execution state of a vCPU (struct seam_vcpu.run; NULL is
+ * fine): called when the vCPU structure is freed. */
+void seam_vcpu_run_free(void *run);
 
 #endif

@@ -122,18 +122,18 @@
 /* X(ENUM, number, "NAME", handler, versions, flags, impl) */
 #define TDX_TDCALL_LEAVES(X) \
 	X(TDG_VP_VMCALL,          0, "TDG.VP.VMCALL",          tdg_vp_vmcall,          0x1, 0, NOIMPL) \
-	X(TDG_VP_INFO,            1, "TDG.VP.INFO",            tdg_vp_info,            0x1, 0, NOIMPL) \
-	X(TDG_MR_RTMR_EXTEND,     2, "TDG.MR.RTMR.EXTEND",     tdg_mr_rtmr_extend,     0x1, 0, NOIMPL) \
-	X(TDG_VP_VEINFO_GET,      3, "TDG.VP.VEINFO.GET",      tdg_vp_veinfo_get,      0x1, 0, NOIMPL) \
-	X(TDG_MR_REPORT,          4, "TDG.MR.REPORT",          tdg_mr_report,          0x1, 0, NOIMPL) \
-	X(TDG_VP_CPUIDVE_SET,     5, "TDG.VP.CPUIDVE.SET",     tdg_vp_cpuidve_set,     0x1, 0, NOIMPL) \
-	X(TDG_MEM_PAGE_ACCEPT,    6, "TDG.MEM.PAGE.ACCEPT",    tdg_mem_page_accept,    0x1, 0, NOIMPL) \
-	X(TDG_VM_RD,              7, "TDG.VM.RD",              tdg_vm_rd,              0x3, 0, NOIMPL) \
-	X(TDG_VM_WR,              8, "TDG.VM.WR",              tdg_vm_wr,              0x1, 0, NOIMPL) \
+	X(TDG_VP_INFO,            1, "TDG.VP.INFO",            tdg_vp_info,            0x1, 0, IMPL) \
+	X(TDG_MR_RTMR_EXTEND,     2, "TDG.MR.RTMR.EXTEND",     tdg_mr_rtmr_extend,     0x1, 0, IMPL) \
+	X(TDG_VP_VEINFO_GET,      3, "TDG.VP.VEINFO.GET",      tdg_vp_veinfo_get,      0x1, 0, IMPL) \
+	X(TDG_MR_REPORT,          4, "TDG.MR.REPORT",          tdg_mr_report,          0x1, 0, IMPL) \
+	X(TDG_VP_CPUIDVE_SET,     5, "TDG.VP.CPUIDVE.SET",     tdg_vp_cpuidve_set,     0x1, 0, IMPL) \
+	X(TDG_MEM_PAGE_ACCEPT,    6, "TDG.MEM.PAGE.ACCEPT",    tdg_mem_page_accept,    0x1, 0, IMPL) \
+	X(TDG_VM_RD,              7, "TDG.VM.RD",              tdg_vm_rd,              0x3, 0, IMPL) \
+	X(TDG_VM_WR,              8, "TDG.VM.WR",              tdg_vm_wr,              0x1, 0, IMPL) \
 	X(TDG_VP_RD,              9, "TDG.VP.RD",              tdg_vp_rd,              0x1, 0, NOIMPL) \
 	X(TDG_VP_WR,             10, "TDG.VP.WR",              tdg_vp_wr,              0x1, 0, NOIMPL) \
-	X(TDG_SYS_RD,            11, "TDG.SYS.RD",             tdg_sys_rd,             0x1, 0, NOIMPL) \
-	X(TDG_SYS_RDALL,         12, "TDG.SYS.RDALL",          tdg_sys_rdall,          0x1, 0, NOIMPL) \
+	X(TDG_SYS_RD,            11, "TDG.SYS.RD",             tdg_sys_rd,             0x1, 0, IMPL) \
+	X(TDG_SYS_RDALL,         12, "TDG.SYS.RDALL",          tdg_sys_rdall,          0x1, 0, IMPL) \
 	X(TDG_SERVTD_RD,         18, "TDG.SERVTD.RD",          tdg_servtd_rd,          0x1, 0, NOIMPL) \
 	X(TDG_SERVTD_WR,         20, "TDG.SERVTD.WR",          tdg_servtd_wr,          0x1, 0, NOIMPL) \
 	X(TDG_MR_VERIFYREPORT,   22, "TDG.MR.VERIFYREPORT",    tdg_mr_verifyreport,    0x1, 0, NOIMPL) \

@@ -8,8 +8,9 @@
  * here, kept even if a later check fails); hint without a trap-like last
  * exit, resume-L1 without L2 -> OPERAND_INVALID + RCX; TD epoch lock busy
  * -> OPERAND_BUSY + TD_EPOCH. A refused entry changes no register.
- * The guest run itself is a placeholder (seam/vp_run_stub.c): an
- * external-interrupt TD exit before any guest instruction.
+ * The TDs here have no code: the guest's first fetch, at the reset vector,
+ * is an EPT violation TD exit (reason 48) before any instruction retires.
+ * Running real guests is tested in tests/lifecycle/test_td_run.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +20,7 @@
 #include "vp_fixtures.h"
 
 #define INVALID_RCX tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX)
-#define STUB_EXIT   (TDX_SUCCESS | SEAM_VP_EXIT_EXTERNAL_INTERRUPT)
+#define STUB_EXIT   (TDX_SUCCESS | 48)      /* EPT violation: no page at the reset vector */
 
 /* A RUNNABLE TD with one vCPU initialised on lp; returns its TDVPR. */
 static uint64_t runnable(struct vpt *t, uint64_t attributes, unsigned lp)
@@ -212,7 +213,7 @@ static void test_tdh_vp_enter__hint_without_trap_exit(void **state)
 	struct vpt t;
 	uint64_t tdvpr = runnable(&t, 0, 0);
 	assert_tdx_status(TDX_SUCCESS, vp_flush_raw(&t, 0, tdvpr));
-	/* After VP.INIT (and after the placeholder exits) the last TD exit is
+	/* After VP.INIT (and after asynchronous exits) the last TD exit is
 	 * fault-like: the host-recoverability hint is refused... */
 	expect_refused(&t, 2, tdvpr | (1ULL << 52), INVALID_RCX);
 	/* ...after the association, which stays. */
@@ -268,7 +269,7 @@ static void test_tdh_vp_enter__check_order(void **state)
 	vpt_fini(&t);
 }
 
-static void test_tdh_vp_enter__placeholder_exit(void **state)
+static void test_tdh_vp_enter__empty_td_exit(void **state)
 {
 	(void)state;
 	struct vpt t;
@@ -278,12 +279,13 @@ static void test_tdh_vp_enter__placeholder_exit(void **state)
 		.r12 = SENT, .r13 = SENT, .r14 = SENT, .r15 = SENT, .rbx = SENT, .rdi = SENT, .rsi = SENT,
 	};
 	uint64_t st = seamcall_raw(t.s, 0, TDH_VP_ENTER, &a);
-	/* Asynchronous TD exit, status SUCCESS, reason external interrupt. */
+	/* Asynchronous TD exit, status SUCCESS, reason EPT violation on the
+	 * instruction fetch at the reset vector (qualification bit 2). */
 	assert_int_equal(st, STUB_EXIT);
-	assert_int_equal(a.rcx, 0);
+	assert_int_equal(a.rcx, 4);
 	assert_int_equal(a.rdx, 0);
-	assert_int_equal(a.r8, 0);
-	assert_int_equal(a.r9, SEAM_VP_STUB_INTR_INFO);
+	assert_int_equal(a.r8, 0xFFFFFFF0);
+	assert_int_equal(a.r9, 0);
 	assert_int_equal(a.r10 | a.r11 | a.r12 | a.r13 | a.r14 | a.r15, 0);
 	assert_int_equal(a.rbx | a.rsi | a.rdi, 0);
 	struct seam_vcpu *v = vcpu_of(&t, tdvpr);
@@ -353,7 +355,7 @@ int main(void)
 		cmocka_unit_test(test_tdh_vp_enter__resume_l1_without_l2),
 		cmocka_unit_test(test_tdh_vp_enter__td_epoch_busy),
 		cmocka_unit_test(test_tdh_vp_enter__check_order),
-		cmocka_unit_test(test_tdh_vp_enter__placeholder_exit),
+		cmocka_unit_test(test_tdh_vp_enter__empty_td_exit),
 		cmocka_unit_test(test_tdh_vp_enter__first_entry_associates),
 		cmocka_unit_test(test_tdh_vp_enter__epoch_follows_mem_track),
 	};

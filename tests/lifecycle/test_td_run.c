@@ -1,0 +1,343 @@
+/*
+ * TDH.VP.ENTER running a real guest (seam/td_run.c): a tiny hand-assembled
+ * guest PAGE.ADDed at the reset vector boots from the VP.INIT state (32-bit
+ * protected mode, paging off), builds one page of identity paging, enters
+ * long mode and talks to the host with TDG.VP.VMCALL; the tests check the TD
+ * exits the host sees (tdx-abi.md 2.3).
+ *
+ * Guest memory (private, all PAGE.ADDed, debug TD):
+ *   0xFFFFF000 code (the reset vector 0xFFFFFFF0 jumps to its start)
+ *   0xFFFFE000 the page table: PML4[0] -> itself as PDPT, PDPT[3] -> itself
+ *              as PD, PD[511] = 2 MiB page at 0xFFE00000 (covers all three)
+ *   0xFFFFD000 data
+ *   0xFFFFC000 not mapped (EPT violation)
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tsim.h"
+#include "tsim_td.h"
+#include "seam/td.h"
+
+#define GPA_CODE   0xFFFFF000ULL
+#define GPA_PT     0xFFFFE000ULL
+#define GPA_DATA   0xFFFFD000ULL
+#define GPA_HOLE   0xFFFFC000ULL
+#define DATA_VALUE 0x1122334455667788ULL
+
+#define EXIT_VMCALL (TDX_SUCCESS | 77)
+#define EXIT_HLT    (TDX_SUCCESS | 12)
+#define EXIT_EPT    (TDX_SUCCESS | 48)
+#define EXIT_INTR   (TDX_SUCCESS | 1)
+#define EXIT_FATAL  (TDX_NON_RECOVERABLE_VCPU | 2)
+
+/* RCX of the guest's VMCALLs: R11, R12, R13. */
+#define MASK_R11_R13 0x3800ULL
+
+/* Offset 0 (32-bit): paging, GDT, long mode, far jump to 0x50 (64-bit). */
+static const uint8_t boot32[] = {
+	0xB8, 0x03, 0xE0, 0xFF, 0xFF,                   /* mov eax, 0xFFFFE003 */
+	0xA3, 0x00, 0xE0, 0xFF, 0xFF,                   /* mov [0xFFFFE000], eax: PML4[0] */
+	0xA3, 0x18, 0xE0, 0xFF, 0xFF,                   /* mov [0xFFFFE018], eax: PDPT[3] */
+	0xC7, 0x05, 0xF8, 0xEF, 0xFF, 0xFF,             /* mov dword [0xFFFFEFF8], */
+	0x83, 0x00, 0xE0, 0xFF,                         /*   0xFFE00083: PD[511], 2M */
+	0xB8, 0x00, 0xE0, 0xFF, 0xFF,                   /* mov eax, 0xFFFFE000 */
+	0x0F, 0x22, 0xD8,                               /* mov cr3, eax */
+	0x0F, 0x20, 0xE0,                               /* mov eax, cr4 */
+	0x83, 0xC8, 0x20,                               /* or eax, PAE */
+	0x0F, 0x22, 0xE0,                               /* mov cr4, eax */
+	0x0F, 0x01, 0x15, 0x00, 0xF1, 0xFF, 0xFF,       /* lgdt [0xFFFFF100] */
+	0x0F, 0x20, 0xC0,                               /* mov eax, cr0 */
+	0x0D, 0x00, 0x00, 0x00, 0x80,                   /* or eax, PG (EFER.LME is set) */
+	0x0F, 0x22, 0xC0,                               /* mov cr0, eax */
+	0xEA, 0x50, 0xF0, 0xFF, 0xFF, 0x08, 0x00,       /* jmp 0x08:0xFFFFF050 */
+};
+
+/* Offset 0x50 (64-bit). */
+static const uint8_t main64[] = {
+	0x49, 0xC7, 0xC3, 0x34, 0x12, 0x00, 0x00,       /* mov r11, 0x1234 */
+	0x49, 0xC7, 0xC4, 0x78, 0x56, 0x00, 0x00,       /* mov r12, 0x5678 */
+	0x49, 0xC7, 0xC5, 0xBC, 0x9A, 0x00, 0x00,       /* mov r13, 0x9ABC */
+	0x49, 0xC7, 0xC6, 0xAD, 0xDE, 0x00, 0x00,       /* mov r14, 0xDEAD (not exposed) */
+	0x31, 0xC0,                                     /* xor eax, eax: VP.VMCALL */
+	0xB9, 0x00, 0x38, 0x00, 0x00,                   /* mov ecx, 0x3800 */
+	0x66, 0x0F, 0x01, 0xCC,                         /* tdcall (exit 1) */
+	0x4D, 0x89, 0xDC,                               /* mov r12, r11: echo the host's R11 */
+	0x49, 0xC7, 0xC3, 0x22, 0x22, 0x00, 0x00,       /* mov r11, 0x2222 */
+	0x31, 0xC0,                                     /* xor eax, eax */
+	0xB9, 0x11, 0x00, 0x00, 0x00,                   /* mov ecx, 0x11: RAX, RSP bits */
+	0x66, 0x0F, 0x01, 0xCC,                         /* tdcall: refused, no exit */
+	0x49, 0x89, 0xC5,                               /* mov r13, rax */
+	0x31, 0xC0,                                     /* xor eax, eax */
+	0xB9, 0x00, 0x38, 0x00, 0x00,                   /* mov ecx, 0x3800 */
+	0x66, 0x0F, 0x01, 0xCC,                         /* tdcall (exit 2) */
+	0x48, 0xB8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, /* mov rax, DATA_VALUE */
+	0x48, 0xA3, 0x00, 0xD0, 0xFF, 0xFF, 0, 0, 0, 0, /* mov [0xFFFFD000], rax */
+	0xF4,                                           /* hlt (exit 3) */
+	0x48, 0xA1, 0x00, 0xC0, 0xFF, 0xFF, 0, 0, 0, 0, /* mov rax, [0xFFFFC000] (exit 4) */
+	0xEB, 0xFE,                                     /* jmp $ */
+};
+
+/* GDT at 0xE0: null, 64-bit code (selector 8), data; GDTR at 0x100. */
+static const uint64_t gdt[3] = { 0, 0x00AF9A000000FFFFULL, 0x00CF92000000FFFFULL };
+
+/* The reset vector, 0xFFFFFFF0: jmp 0xFFFFF000. */
+static const uint8_t reset_jmp[] = { 0xE9, 0x0B, 0xF0, 0xFF, 0xFF };
+
+struct fx {
+	struct tsim_env e;
+	struct tsim_td td;
+	struct tsim_vcpu *vc;
+	uint64_t data_pa;
+};
+
+static void build_code(uint8_t *page, const uint8_t *reset, size_t reset_len)
+{
+	memset(page, 0xF4, 4096);                       /* stray jumps halt */
+	memcpy(page, boot32, sizeof(boot32));
+	memcpy(page + 0x50, main64, sizeof(main64));
+	memcpy(page + 0xE0, gdt, sizeof(gdt));
+	uint16_t limit = sizeof(gdt) - 1;
+	uint32_t base = (uint32_t)(GPA_CODE + 0xE0);
+	memcpy(page + 0x100, &limit, 2);
+	memcpy(page + 0x102, &base, 4);
+	memcpy(page + 0xFF0, reset, reset_len);
+}
+
+/* A debug TD with the guest (reset code given), finalized, one vCPU. */
+static void fx_init_with(struct fx *f, const uint8_t *reset, size_t reset_len)
+{
+	static uint8_t code[4096];
+	memset(f, 0, sizeof(*f));
+	tsim_env_init(&f->e);
+	tsim_td_build(&f->e, &f->td, TDX_TD_ATTR_DEBUG, 4);
+	f->vc = tsim_vcpu_add(&f->td, 0);
+	build_code(code, reset, reset_len);
+	tsim_page_add(&f->td, GPA_CODE, code, true);
+	tsim_page_add(&f->td, GPA_PT, NULL, true);
+	f->data_pa = tsim_page_add(&f->td, GPA_DATA, NULL, true);
+	tsim_td_finalize(&f->td);
+}
+
+static void fx_init(struct fx *f)
+{
+	fx_init_with(f, reset_jmp, sizeof(reset_jmp));
+}
+
+static void fx_fini(struct fx *f)
+{
+	tsim_td_teardown(&f->td);
+	tsim_env_fini(&f->e);
+}
+
+static uint64_t enter(struct fx *f, struct tdx_module_args *a)
+{
+	a->rcx = f->vc->tdvpr;
+	return seamcall_raw(f->e.s, f->vc->lp, TDH_VP_ENTER, a);
+}
+
+static uint64_t enter_clean(struct fx *f, struct tdx_module_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	return enter(f, a);
+}
+
+/* First entry: the guest boots to long mode and exits with its first
+ * VMCALL; only the GPRs in the mask reach the host. */
+static void test_td_run__vmcall_exposes_selected_gprs(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f);
+	struct tdx_module_args a;
+	memset(&a, 0x5A, sizeof(a));
+	assert_int_equal(enter(&f, &a), EXIT_VMCALL);
+	assert_int_equal(a.rcx, MASK_R11_R13);
+	assert_int_equal(a.r11, 0x1234);
+	assert_int_equal(a.r12, 0x5678);
+	assert_int_equal(a.r13, 0x9ABC);
+	/* R14 held 0xDEAD in the guest but was not selected. */
+	assert_int_equal(a.r14, 0);
+	assert_int_equal(a.r15, 0);
+	assert_int_equal(a.rdx, 0);
+	assert_int_equal(a.r8, 0);
+	assert_int_equal(a.r9, 0);
+	assert_int_equal(a.r10, 0);
+	assert_int_equal(a.rbx, 0);
+	assert_int_equal(a.rsi, 0);
+	assert_int_equal(a.rdi, 0);
+	/* The guest runs in long mode with paging now (TDVPS state). */
+	struct seam_td *std = tsim_td_obj(&f.td);
+	assert_non_null(std);
+	assert_true(std->vcpus[0]->g.efer & (1ULL << 10));
+	assert_true(std->vcpus[0]->g.cr0 & (1ULL << 31));
+	assert_int_equal(std->vcpus[0]->g.cr3, GPA_PT);
+	fx_fini(&f);
+}
+
+/* The next entry gives the guest the host's selected GPRs (and RAX = 0):
+ * the guest echoes R11 back in R12 at its next VMCALL. In between, a
+ * refused VMCALL mask (RAX, RSP bits) returned OPERAND_INVALID + RCX to the
+ * guest without an exit. A MEM.TRACK between the entries (a new TD epoch)
+ * drops the runner's private copies: the guest's page walk refaults. */
+static void test_td_run__vmcall_returns_host_gprs(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f);
+	struct tdx_module_args a;
+	assert_int_equal(enter_clean(&f, &a), EXIT_VMCALL);
+	struct tdx_module_args t = { .rcx = f.td.tdr };
+	seamcall_ok(f.e.s, f.td.lp, TDH_MEM_TRACK, &t);
+	memset(&a, 0, sizeof(a));
+	a.r11 = 0xCAFEF00DULL;
+	a.r12 = 0x1111;
+	a.r14 = 0x4444;                 /* not selected: not delivered */
+	assert_int_equal(enter(&f, &a), EXIT_VMCALL);
+	assert_int_equal(a.rcx, MASK_R11_R13);
+	assert_int_equal(a.r11, 0x2222);
+	assert_int_equal(a.r12, 0xCAFEF00DULL);
+	assert_int_equal(a.r13, tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX));
+	assert_int_equal(a.r14, 0);
+	struct seam_td *std = tsim_td_obj(&f.td);
+	assert_int_equal(std->vcpus[0]->g.gpr[14], 0xDEAD);
+	fx_fini(&f);
+}
+
+/* HLT is a TD exit (reason 12); the guest resumes after it. */
+static void test_td_run__hlt_exit(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f);
+	struct tdx_module_args a;
+	assert_int_equal(enter_clean(&f, &a), EXIT_VMCALL);
+	assert_int_equal(enter_clean(&f, &a), EXIT_VMCALL);
+	memset(&a, 0x5A, sizeof(a));
+	assert_int_equal(enter(&f, &a), EXIT_HLT);
+	assert_int_equal(a.rcx, 0);
+	assert_int_equal(a.rdx, 0);
+	assert_int_equal(a.r8, 0);
+	assert_int_equal(a.r9, 0);
+	assert_int_equal(a.r11, 0);
+	struct seam_td *std = tsim_td_obj(&f.td);
+	assert_int_equal(std->vcpus[0]->g.rip, GPA_CODE + 0x50 + sizeof(main64) - 12);
+	fx_fini(&f);
+}
+
+/* The page the guest wrote is ciphertext in RAM and reads back through
+ * TDH.MEM.RD (debug TD) with the value the guest stored. */
+static void test_td_run__guest_write_encrypted(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f);
+	struct tdx_module_args a;
+	assert_int_equal(enter_clean(&f, &a), EXIT_VMCALL);
+	assert_int_equal(enter_clean(&f, &a), EXIT_VMCALL);
+	assert_int_equal(enter_clean(&f, &a), EXIT_HLT);
+	uint64_t raw;
+	memcpy(&raw, tdxsim_pa_to_ptr(f.e.s, f.data_pa), 8);
+	assert_int_not_equal(raw, DATA_VALUE);
+	struct tdx_module_args r = { .rcx = GPA_DATA, .rdx = f.td.tdr };
+	seamcall_ok(f.e.s, f.td.lp, TDH_MEM_RD, &r);
+	assert_int_equal(r.r8, DATA_VALUE);
+	fx_fini(&f);
+}
+
+/* A read of an unmapped private GPA: EPT violation, R8 = GPA, RCX = read;
+ * after PAGE.AUG the page is PENDING: extended qualification type 6. */
+static void test_td_run__ept_violation(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f);
+	struct tdx_module_args a;
+	assert_int_equal(enter_clean(&f, &a), EXIT_VMCALL);
+	assert_int_equal(enter_clean(&f, &a), EXIT_VMCALL);
+	assert_int_equal(enter_clean(&f, &a), EXIT_HLT);
+	memset(&a, 0x5A, sizeof(a));
+	assert_int_equal(enter(&f, &a), EXIT_EPT);
+	assert_int_equal(a.r8, GPA_HOLE);
+	assert_int_equal(a.rcx, 1);     /* data read, nothing allowed */
+	assert_int_equal(a.rdx, 0);
+	assert_int_equal(a.r9, 0);
+	assert_int_equal(a.r11, 0);
+	tsim_page_aug(&f.td, GPA_HOLE, 0);
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(enter(&f, &a), EXIT_EPT);
+	assert_int_equal(a.r8, GPA_HOLE);
+	assert_int_equal(a.rcx, 1);
+	assert_int_equal(a.rdx, 6);     /* PENDING_EPT_VIOLATION */
+	fx_fini(&f);
+}
+
+/* A guest that spins returns to the host after its run budget with an
+ * external-interrupt exit, and continues at the next entry. */
+static void test_td_run__spin_budget_exit(void **state)
+{
+	(void)state;
+	static const uint8_t spin[] = { 0xEB, 0xFE };  /* jmp $ at the reset vector */
+	struct fx f;
+	fx_init_with(&f, spin, sizeof(spin));
+	struct tdx_module_args a;
+	assert_int_equal(enter_clean(&f, &a), EXIT_INTR);
+	assert_int_equal(a.r9, 0x800000ECULL);
+	assert_int_equal(a.r8, 0);
+	assert_int_equal(enter_clean(&f, &a), EXIT_INTR);
+	struct seam_td *std = tsim_td_obj(&f.td);
+	assert_int_equal(std->vcpus[0]->g.rip, 0xFFFFFFF0ULL);
+	fx_fini(&f);
+}
+
+/* An exception the guest cannot handle (UD2 at the reset vector): triple
+ * fault, NON_RECOVERABLE_VCPU, and the vCPU cannot be entered again. */
+static void test_td_run__guest_exception_fatal(void **state)
+{
+	(void)state;
+	static const uint8_t ud2[] = { 0x0F, 0x0B };
+	struct fx f;
+	fx_init_with(&f, ud2, sizeof(ud2));
+	struct tdx_module_args a;
+	assert_int_equal(enter_clean(&f, &a), EXIT_FATAL);
+	assert_int_equal(a.rcx, 0);
+	assert_int_equal(a.r8, 0);
+	assert_int_equal(enter_clean(&f, &a), TDX_VCPU_STATE_INCORRECT);
+	fx_fini(&f);
+}
+
+/* No code at the reset vector: the first fetch is an EPT violation. */
+static void test_td_run__empty_td_fetch_violation(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	struct tsim_td td;
+	tsim_env_init(&e);
+	tsim_td_build(&e, &td, 0, 1);
+	struct tsim_vcpu *vc = tsim_vcpu_add(&td, 0);
+	tsim_td_finalize(&td);
+	struct tdx_module_args a = { .rcx = vc->tdvpr };
+	assert_int_equal(seamcall_raw(e.s, vc->lp, TDH_VP_ENTER, &a), EXIT_EPT);
+	assert_int_equal(a.r8, 0xFFFFFFF0ULL);
+	assert_int_equal(a.rcx, 4);     /* instruction fetch */
+	tsim_td_teardown(&td);
+	tsim_env_fini(&e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_td_run__vmcall_exposes_selected_gprs),
+		cmocka_unit_test(test_td_run__vmcall_returns_host_gprs),
+		cmocka_unit_test(test_td_run__hlt_exit),
+		cmocka_unit_test(test_td_run__guest_write_encrypted),
+		cmocka_unit_test(test_td_run__ept_violation),
+		cmocka_unit_test(test_td_run__spin_budget_exit),
+		cmocka_unit_test(test_td_run__guest_exception_fatal),
+		cmocka_unit_test(test_td_run__empty_td_fetch_violation),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
