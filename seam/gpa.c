@@ -78,7 +78,7 @@ int seam_gpa_xlat(struct seam_ctx *c, struct seam_vcpu *v, uint64_t gpa, struct 
 		return -1;
 	if (gpa & sbit) {
 		x->shared = true;
-		return xlat_shared(c, v, gpa & ~sbit, x);
+		return xlat_shared(c, v, gpa, x);      /* the shared bit indexes the EPT too */
 	}
 	struct sept_walk w;
 	sept_lock_spin(td);
