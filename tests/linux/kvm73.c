@@ -912,6 +912,47 @@ int kvm73_fault_private(struct kvm73_vm *vm, int vcpu, unsigned long long gpa, i
 	return ret;
 }
 
+/* ---- KVM_RUN ------------------------------------------------------------------------ */
+
+static_assert(sizeof(struct kvm73_vp_regs) == sizeof(struct tdx_module_args));
+
+struct run_arg {
+	struct kvm73_vp_regs *regs;
+	u64 status;
+};
+
+/* tdx_vcpu_pre_run() + tdx_vcpu_run(): the entry itself runs with IRQs off,
+ * as in vcpu_enter_guest(); the wrapper fills RCX with the TDVPR. */
+static int run_fn(struct kvm73_vm *vm, struct kvm73_vcpu *v, void *p)
+{
+	struct run_arg *a = p;
+	struct tdx_module_args args;
+
+	if (vm->state != KVM73_TD_RUNNABLE || !v->initialized)
+		return -EINVAL;
+	memcpy(&args, a->regs, sizeof(args));
+	local_irq_disable();
+	a->status = tdh_vp_enter(&v->vp, &args);
+	local_irq_enable();
+	memcpy(a->regs, &args, sizeof(args));
+	if (vm_bug_on(vm, (a->status & TDX_SW_ERROR) == TDX_SW_ERROR, "TDH.VP.ENTER", a->status))
+		return -EIO;
+	return 0;
+}
+
+int kvm73_vcpu_run(struct kvm73_vm *vm, int vcpu, struct kvm73_vp_regs *regs,
+		   unsigned long long *status)
+{
+	struct run_arg a = { .regs = regs };
+	int ret;
+
+	if (!hkid_assigned(vm))
+		return -EINVAL;
+	ret = vcpu_ioctl(vm, vcpu, run_fn, &a);
+	*status = a.status;
+	return ret;
+}
+
 /* ---- zapping ------------------------------------------------------------------------ */
 
 /* BLOCK / TRACK / REMOVE: on contention, kick the vCPUs out and try once more. */

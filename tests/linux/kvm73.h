@@ -87,6 +87,18 @@ int kvm73_finalize(struct kvm73_vm *vm, unsigned long long *hw_error);
 /* A private EPT violation of vcpu at gpa, retried while KVM answers
  * RET_PF_RETRY (-EBUSY); *tries = faults taken. */
 int kvm73_fault_private(struct kvm73_vm *vm, int vcpu, unsigned long long gpa, int *tries);
+/* KVM's vp_enter_args: the GPRs TDH.VP.ENTER takes and gives back, in
+ * struct tdx_module_args order. After a TDVMCALL exit RCX is the guest's
+ * GPR mask and the selected GPRs hold its values; KVM writes its reply
+ * (R10 = status, R11 = value, ...) into the same struct for the next entry. */
+struct kvm73_vp_regs {
+	unsigned long long rcx, rdx, r8, r9, r10, r11, r12, r13, r14, r15, rbx, rdi, rsi;
+};
+/* KVM_RUN for one exit: vcpu is loaded on its thread's CPU and entered with
+ * IRQs off through tdh_vp_enter() with its vp_enter_args (*regs going in
+ * and coming back). 0 with *status = the SEAMCALL's RAX, or -errno. */
+int kvm73_vcpu_run(struct kvm73_vm *vm, int vcpu, struct kvm73_vp_regs *regs,
+		   unsigned long long *status);
 /* Conversion to shared / hole punch: the private page at gpa is zapped. */
 int kvm73_zap(struct kvm73_vm *vm, unsigned long long gpa);
 /* Destroying the VM as KVM 7.3 does: the guest_memfd release zaps every

@@ -1051,6 +1051,195 @@ static int td_lifecycle_kvm_order(void)
 	return 0;
 }
 
+/* A minimal guest, hand-assembled (tdx-abi.md 2.3): the reset vector jumps
+ * to the code page, which builds identity paging in the page-table page
+ * (PML4[0] -> itself as PDPT, PDPT[3] -> itself as PD, PD[511] = the 2 MiB
+ * page holding both), enters long mode and issues three TDG.VP.VMCALLs:
+ * RDMSR of VMCALL_MSR, WRMSR of that MSR with the value the VMM returned
+ * (the echo), then HLT. */
+#define RUN_GPA_CODE   0xFFFFF000ULL
+#define RUN_GPA_PT     0xFFFFE000ULL
+#define VMCALL_MSR     0x8BU                    /* IA32_BIOS_SIGN_ID */
+#define EXIT_TDCALL    77ULL                    /* EXIT_REASON_TDCALL */
+#define GHCI_HLT       12
+#define GHCI_RDMSR     31
+#define GHCI_WRMSR     32
+#define MASK_R10_R12   0x1C00ULL
+#define MASK_R10_R13   0x3C00ULL
+
+static const uint8_t run_boot32[] = {        /* code page +0x000, 32-bit */
+	0xB8, 0x03, 0xE0, 0xFF, 0xFF,                   /* mov eax, 0xFFFFE003 */
+	0xA3, 0x00, 0xE0, 0xFF, 0xFF,                   /* mov [0xFFFFE000], eax */
+	0xA3, 0x18, 0xE0, 0xFF, 0xFF,                   /* mov [0xFFFFE018], eax */
+	0xC7, 0x05, 0xF8, 0xEF, 0xFF, 0xFF,             /* mov dword [0xFFFFEFF8], */
+	0x83, 0x00, 0xE0, 0xFF,                         /*   0xFFE00083 (2 MiB page) */
+	0xB8, 0x00, 0xE0, 0xFF, 0xFF,                   /* mov eax, 0xFFFFE000 */
+	0x0F, 0x22, 0xD8,                               /* mov cr3, eax */
+	0x0F, 0x20, 0xE0,                               /* mov eax, cr4 */
+	0x83, 0xC8, 0x20,                               /* or eax, PAE */
+	0x0F, 0x22, 0xE0,                               /* mov cr4, eax */
+	0x0F, 0x01, 0x15, 0x00, 0xF1, 0xFF, 0xFF,       /* lgdt [0xFFFFF100] */
+	0x0F, 0x20, 0xC0,                               /* mov eax, cr0 */
+	0x0D, 0x00, 0x00, 0x00, 0x80,                   /* or eax, PG (EFER.LME is set) */
+	0x0F, 0x22, 0xC0,                               /* mov cr0, eax */
+	0xEA, 0x50, 0xF0, 0xFF, 0xFF, 0x08, 0x00,       /* jmp 0x08:0xFFFFF050 */
+};
+
+#define TDVMCALL 0x31, 0xC0, 0x66, 0x0F, 0x01, 0xCC     /* xor eax, eax; tdcall */
+static const uint8_t run_prog64[] = {        /* code page +0x050, 64-bit */
+	0x45, 0x31, 0xD2,                               /* xor r10d, r10d */
+	0x41, 0xBB, GHCI_RDMSR, 0, 0, 0,                /* mov r11d, RDMSR */
+	0x41, 0xBC, VMCALL_MSR, 0, 0, 0,                /* mov r12d, VMCALL_MSR */
+	0xB9, 0x00, 0x1C, 0x00, 0x00,                   /* mov ecx, R10-R12 */
+	TDVMCALL,                                       /* exit 1 */
+	0x4D, 0x89, 0xDD,                               /* mov r13, r11: the value read */
+	0x45, 0x31, 0xD2,                               /* xor r10d, r10d */
+	0x41, 0xBB, GHCI_WRMSR, 0, 0, 0,                /* mov r11d, WRMSR */
+	0x41, 0xBC, VMCALL_MSR, 0, 0, 0,                /* mov r12d, VMCALL_MSR */
+	0x49, 0xC7, 0xC6, 0xAD, 0xDE, 0x00, 0x00,       /* mov r14, 0xDEAD (not exposed) */
+	0xB9, 0x00, 0x3C, 0x00, 0x00,                   /* mov ecx, R10-R13 */
+	TDVMCALL,                                       /* exit 2 */
+	0x45, 0x31, 0xD2,                               /* xor r10d, r10d */
+	0x41, 0xBB, GHCI_HLT, 0, 0, 0,                  /* mov r11d, HLT */
+	0x45, 0x31, 0xE4,                               /* xor r12d, r12d: IRQs not blocked */
+	0xB9, 0x00, 0x1C, 0x00, 0x00,                   /* mov ecx, R10-R12 */
+	TDVMCALL,                                       /* exit 3 */
+	0xEB, 0xFE,                                     /* jmp $ */
+};
+
+static void run_guest_code(uint8_t *page)
+{
+	/* GDT at +0xE0: null, 64-bit code (selector 8), data; GDTR at +0x100. */
+	static const uint64_t gdt[3] = { 0, 0x00AF9A000000FFFFULL, 0x00CF92000000FFFFULL };
+	static const uint8_t reset_jmp[] = { 0xE9, 0x0B, 0xF0, 0xFF, 0xFF };   /* jmp +0x000 */
+	const uint16_t limit = sizeof(gdt) - 1;
+	const uint32_t base = (uint32_t)(RUN_GPA_CODE + 0xE0);
+
+	memset(page, 0xF4, 4096);
+	memcpy(page, run_boot32, sizeof(run_boot32));
+	memcpy(page + 0x50, run_prog64, sizeof(run_prog64));
+	memcpy(page + 0xE0, gdt, sizeof(gdt));
+	memcpy(page + 0x100, &limit, 2);
+	memcpy(page + 0x102, &base, 4);
+	memcpy(page + 0xFF0, reset_jmp, sizeof(reset_jmp));
+}
+
+/* One KVM_RUN; the recorded TDH.VP.ENTER went to the vCPU's TDVPR on its
+ * CPU, which the wrapper marked cache-incoherent. */
+static int run_once(struct kvm73_vm *vm, struct kvm73_vp_regs *r, unsigned lp, uint64_t tdvpr,
+		    unsigned long long *st)
+{
+	size_t cur = 0;
+	const struct kh_event *e;
+	kh_rec_reset();
+	cache_state_incoherent[lp] = 0;
+	CHECK_EQ(kvm73_vcpu_run(vm, 0, r, st), 0);
+	CHECK((e = ev_take(&cur, TDH_VP_ENTER)));
+	CHECK_EQ(cur, kh_nev);
+	CHECK_EQ(e->lp, lp);
+	CHECK_EQ(e->rax, TDH_VP_ENTER);
+	CHECK_EQ(e->in.rcx, tdvpr);
+	CHECK_EQ(e->status, *st);
+	CHECK(cache_state_incoherent[lp]);
+	CHECK_EQ(kvm73_vcpu_cpu(vm, 0), (int)lp);
+	return 0;
+}
+
+/* A TD built as KVM does runs its guest through 7.3's tdh_vp_enter()
+ * (__seamcall_saved_ret: all 13 GPRs in and out) to its TDVMCALL exits:
+ * the exit carries the guest's GPR mask in RCX and only the selected GPRs;
+ * KVM's reply in R10/R11 reaches the guest, which echoes it. */
+static int td_vp_enter_vmcall(void)
+{
+	int ret;
+	boot(NULL, &ret);
+	CHECK_EQ(ret, 0);
+	unsigned long live0 = kshim_rt_live_allocs(-1);
+	const unsigned lp = kh_info.n_lps - 1;
+	const uint64_t value = 0x1234567890ABCDEFULL;
+	struct kvm73_page pg[MAX_TD_PAGES];
+	struct kvm73_vp_regs r;
+	unsigned long long st, hw;
+	uint8_t code[4096], zero[4096];
+	struct kvm73_vm *vm;
+
+	if (td_create(&vm))
+		return 1;
+	const int hkid = kvm73_hkid(vm);
+	CHECK_EQ(kvm73_create_vcpu(vm, (int)lp), 0);
+	CHECK_EQ(kvm73_init_vcpu(vm, 0, 0), 0);
+	run_guest_code(code);
+	memset(zero, 0, sizeof(zero));
+	CHECK_EQ(kvm73_init_mem_region(vm, 0, RUN_GPA_CODE, code, 1), 0);
+	CHECK_EQ(kvm73_init_mem_region(vm, 0, RUN_GPA_PT, zero, 0), 0);
+	/* Not runnable yet: KVM refuses KVM_RUN before the SEAMCALL. */
+	memset(&r, 0, sizeof(r));
+	kh_rec_reset();
+	CHECK_EQ(kvm73_vcpu_run(vm, 0, &r, &st), -EINVAL);
+	CHECK_EQ(kh_count(TDH_VP_ENTER), 0);
+	CHECK_EQ(kvm73_finalize(vm, &hw), 0);
+	CHECK_EQ(hw, 0);
+	unsigned n = pages_of(vm, pg);
+	const uint64_t tdvpr = page_pa(pg, n, KVM73_PG_TDVPR, 0);
+
+	/* Exit 1: boot to long mode, RDMSR. Every GPR comes back (saved_ret):
+	 * the unselected ones zeroed by the module. */
+	memset(&r, 0x5A, sizeof(r));
+	if (run_once(vm, &r, lp, tdvpr, &st))
+		return 1;
+	CHECK_EQ(st, TDX_SUCCESS | EXIT_TDCALL);
+	CHECK_EQ(r.rcx, MASK_R10_R12);
+	CHECK_EQ(r.r10, 0);
+	CHECK_EQ(r.r11, GHCI_RDMSR);
+	CHECK_EQ(r.r12, VMCALL_MSR);
+	const unsigned long long *gpr = &r.rcx;
+	for (unsigned i = 1; i < 13; i++)
+		if (i < 4 || i > 6)     /* RDX, R8, R9, R13-R15, RBX, RDI, RSI */
+			CHECK_EQ(gpr[i], 0, "GPR %u", i);
+
+	/* KVM's reply: success, the MSR's value; the guest writes it back. */
+	r.r10 = 0;
+	r.r11 = value;
+	r.r13 = 0x1313;                 /* not selected: not delivered */
+	if (run_once(vm, &r, lp, tdvpr, &st))
+		return 1;
+	CHECK_EQ(st, TDX_SUCCESS | EXIT_TDCALL);
+	CHECK_EQ(r.rcx, MASK_R10_R13);
+	CHECK_EQ(r.r10, 0);
+	CHECK_EQ(r.r11, GHCI_WRMSR);
+	CHECK_EQ(r.r12, VMCALL_MSR);
+	CHECK_EQ(r.r13, value);
+	CHECK_EQ(r.r14, 0);             /* 0xDEAD in the guest, not selected */
+
+	/* The WRMSR succeeds; the guest halts with a HLT TDVMCALL. */
+	memset(&r, 0, sizeof(r));
+	if (run_once(vm, &r, lp, tdvpr, &st))
+		return 1;
+	CHECK_EQ(st, TDX_SUCCESS | EXIT_TDCALL);
+	CHECK_EQ(r.rcx, MASK_R10_R12);
+	CHECK_EQ(r.r10, 0);
+	CHECK_EQ(r.r11, GHCI_HLT);
+	CHECK_EQ(r.r12, 0);
+	CHECK_EQ(r.r13, 0);
+
+	/* Teardown: the VP.FLUSH runs where the vCPU last entered. */
+	n = pages_of(vm, pg);
+	kh_rec_reset();
+	kvm73_destroy(vm);
+	long f = kh_first(TDH_VP_FLUSH);
+	CHECK(f >= 0);
+	CHECK_EQ(kh_ev[f].lp, lp);
+	CHECK_EQ(kh_ev[f].status, 0);
+	CHECK_EQ(kh_count(TDH_VP_FLUSH), 1);
+	CHECK(!kvm73_bugged(vm));
+	if (td_gone(vm, pg, n, hkid))
+		return 1;
+	CHECK_EQ(kshim_rt_live_allocs(KSHIM_PAGE), 0);
+	CHECK_EQ(kshim_rt_live_allocs(-1), live0);
+	CHECK_EQ(kshim_rt_warn_count(), 0);
+	return 0;
+}
+
 /* A contended PAGE.AUG: KVM returns -EBUSY, the fault is taken again. */
 static int td_aug_operand_busy_retried(void)
 {
@@ -1490,6 +1679,7 @@ static const struct kscenario scenarios[] = {
 	{ "seamldr_get_info_profile", seamldr_get_info_profile },
 	{ "seamldr_refused_seamret_bug", seamldr_refused_seamret_bug },
 	{ "td_lifecycle_kvm_order", td_lifecycle_kvm_order },
+	{ "td_vp_enter_vmcall", td_vp_enter_vmcall },
 	{ "td_aug_operand_busy_retried", td_aug_operand_busy_retried },
 	{ "td_block_operand_busy_retried", td_block_operand_busy_retried },
 	{ "td_vpflushdone_not_done_leaks", td_vpflushdone_not_done_leaks },
