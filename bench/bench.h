@@ -28,4 +28,7 @@ long bench_bringup(tdxsim *s, uint64_t gib);
 /* TD benchmarks (bench_td.c). */
 void bench_td(struct bench_metrics *m);
 
+/* Guest benchmarks: VMCALL round trip, fault-in, store loop (bench_guest.c). */
+void bench_guest(struct bench_metrics *m);
+
 #endif

@@ -165,6 +165,7 @@ int main(int argc, char **argv)
 	       rss_per_gib, pamt_per_gib, rss_per_gib / pamt_per_gib);
 
 	bench_td(&m);
+	bench_guest(&m);
 
 	FILE *f = fopen(argv[1], "w");
 	if (!f) {

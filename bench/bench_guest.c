@@ -1,0 +1,337 @@
+/*
+ * Guest benchmarks: a tiny hand-assembled guest run by TDH.VP.ENTER
+ * (seam/td_run.c), driven by the host through TDG.VP.VMCALL.
+ *  td.vmcall_roundtrip.ns      guest TDG.VP.VMCALL -> TD exit -> the host
+ *                              enters again -> guest (median of single
+ *                              round trips)
+ *  td.page_faultin_4k.ns       per 4 KiB page, KVM + Linux guest style: the
+ *                              guest's TDG.MEM.PAGE.ACCEPT of a FREE GPA is an
+ *                              EPT-violation TD exit -> host PAGE.AUG -> entry
+ *                              -> ACCEPT succeeds -> the guest writes the page
+ *  guest.store_loop.minsn_per_s  million guest instructions per second of a
+ *                              5-instruction loop of 8-byte stores over a
+ *                              1 MiB private buffer (64 MiB stored), counted
+ *                              over the wall time of the VP.ENTERs running
+ *                              it (budget exits included)
+ *
+ * Guest memory (all private; the TD is not a debug TD):
+ *   0xFFFFF000 code: +0x000 32-bit boot (paging, long mode), +0x050 the
+ *              64-bit program, +0x0E0 GDT, +0x100 GDTR, +0xFF0 reset vector
+ *   0xFFFFE000 the boot page table (PML4[0] -> itself as PDPT, PDPT[3] ->
+ *              itself as PD, PD[511] = 2 MiB at 0xFFE00000); PDPT[1] (pre-
+ *              written by the host) -> 0xFFFFD000
+ *   0xFFFFD000 PD of [1 GiB, 2 GiB): 2 MiB identity pages
+ *   [1 GiB, ...) the pages faulted in (AUG + ACCEPT); the first 1 MiB is the
+ *              store loop's buffer
+ *
+ * The program: VMCALLs (mask R11, R12) until the host answers R11 != 0;
+ * then ACCEPT + write R11 pages from GPA R12 and VMCALL; then R11 loop
+ * iterations of stores over the 1 MiB at R12 and VMCALL; then spins.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+#define GIB        (1ULL << 30)
+#define GPA_CODE   0xFFFFF000ULL
+#define GPA_PT     0xFFFFE000ULL
+#define GPA_PD1    0xFFFFD000ULL
+#define GPA_FAULT  GIB
+
+#define EXIT_VMCALL (TDX_SUCCESS | 77)
+#define EXIT_EPT    (TDX_SUCCESS | 48)
+#define EXIT_INTR   (TDX_SUCCESS | 1)
+
+#define STORE_INSNS 5                   /* instructions per store-loop iteration */
+
+struct bg {
+	tdxsim *s;
+	uint64_t tdr, tdvpr;
+	uint64_t next_pa;                   /* page allocator */
+	uint64_t src_pa;
+	int pml4e_done;
+};
+
+static uint64_t page(struct bg *t)
+{
+	uint64_t pa = t->next_pa;
+	t->next_pa += 4096;
+	return pa;
+}
+
+/* One TD with one vCPU, attributes 0, 4-level EPT, TD_PARAMS at params_pa. */
+static void td_create(struct bg *t, uint32_t hkid, uint64_t params_pa)
+{
+	tdxsim *s = t->s;
+	tdxsim_info info = { .size = sizeof(info) };
+	tdxsim_info_get(s, &info);
+	t->tdr = page(t);
+	struct tdx_module_args a = { .rcx = t->tdr, .rdx = hkid };
+	bench_must(s, 0, TDH_MNG_CREATE, &a);
+	for (unsigned p = 0; p < info.packages; p++) {
+		a = (struct tdx_module_args){ .rcx = t->tdr };
+		bench_must(s, p * info.lps_per_package, TDH_MNG_KEY_CONFIG, &a);
+	}
+	for (unsigned i = 0; i < TDX_TDCS_PAGES; i++) {
+		a = (struct tdx_module_args){ .rcx = page(t), .rdx = t->tdr };
+		bench_must(s, 0, TDH_MNG_ADDCX, &a);
+	}
+	struct tdx_td_params p;
+	memset(&p, 0, sizeof(p));
+	p.xfam = 3;
+	p.max_vcpus = 1;
+	p.eptp_controls = TDX_EPTP_WB_4LVL;
+	p.config_flags = TDX_CONFIG_FLAGS_NO_RBP_MOD;
+	p.tsc_frequency = (uint16_t)(info.platform->tsc_mhz / 25);
+	tdxsim_mem_write(s, params_pa, 0, &p, sizeof(p));
+	a = (struct tdx_module_args){ .rcx = t->tdr, .rdx = params_pa };
+	bench_must(s, 0, TDH_MNG_INIT, &a);
+	t->tdvpr = page(t);
+	a = (struct tdx_module_args){ .rcx = t->tdvpr, .rdx = t->tdr };
+	bench_must(s, 0, TDH_VP_CREATE, &a);
+	for (unsigned i = 0; i < TDX_TDVPS_PAGES - 1; i++) {
+		a = (struct tdx_module_args){ .rcx = page(t), .rdx = t->tdvpr };
+		bench_must(s, 0, TDH_VP_ADDCX, &a);
+	}
+	a = (struct tdx_module_args){ .rcx = t->tdvpr, .r8 = 0 };
+	bench_must(s, 0, TDH_VP_INIT | (1ULL << 16), &a);
+}
+
+/* S-EPT tables for [gpa, gpa + size) down to the 4K level (within one
+ * 1 GiB region, below 512 GiB). */
+static void sept_map(struct bg *t, uint64_t gpa, uint64_t size)
+{
+	struct tdx_module_args a;
+	if (!t->pml4e_done) {
+		t->pml4e_done = 1;
+		a = (struct tdx_module_args){ .rcx = 3, .rdx = t->tdr, .r8 = page(t) };
+		bench_must(t->s, 0, TDH_MEM_SEPT_ADD, &a);
+	}
+	a = (struct tdx_module_args){ .rcx = (gpa & ~(GIB - 1)) | 2, .rdx = t->tdr, .r8 = page(t) };
+	bench_must(t->s, 0, TDH_MEM_SEPT_ADD, &a);
+	for (uint64_t m = gpa & ~((2ULL << 20) - 1); m < gpa + size; m += 2ULL << 20) {
+		a = (struct tdx_module_args){ .rcx = m | 1, .rdx = t->tdr, .r8 = page(t) };
+		bench_must(t->s, 0, TDH_MEM_SEPT_ADD, &a);
+	}
+}
+
+static void page_add(struct bg *t, uint64_t gpa, const void *data)
+{
+	tdxsim_mem_write(t->s, t->src_pa, 0, data, 4096);
+	struct tdx_module_args a = { .rcx = gpa, .rdx = t->tdr, .r8 = page(t), .r9 = t->src_pa };
+	bench_must(t->s, 0, TDH_MEM_PAGE_ADD, &a);
+}
+
+/* A tiny assembler: bytes and backward short jumps to labels. */
+struct code {
+	uint8_t *b;
+	size_t n;
+};
+
+static void emit(struct code *c, const uint8_t *bytes, size_t len)
+{
+	memcpy(c->b + c->n, bytes, len);
+	c->n += len;
+}
+
+#define EMIT(c, ...) do { static const uint8_t e_[] = { __VA_ARGS__ }; emit(c, e_, sizeof(e_)); } while (0)
+
+static void jcc_back(struct code *c, uint8_t op, size_t label)
+{
+	long rel = (long)label - (long)(c->n + 2);
+	if (rel < -128) {
+		fprintf(stderr, "tdxsim-bench: guest jump out of range\n");
+		exit(1);
+	}
+	uint8_t j[2] = { op, (uint8_t)(int8_t)rel };
+	emit(c, j, 2);
+}
+
+/* VMCALL exposing R11 and R12. */
+#define VMCALL_R11_R12 0x31, 0xC0, 0xB9, 0x00, 0x18, 0x00, 0x00, 0x66, 0x0F, 0x01, 0xCC
+
+/* Offset 0 (32-bit, paging off): the boot page table, PAE, GDT, paging on
+ * (EFER.LME is set by VP.INIT), far jump to 0x50 in 64-bit mode. */
+static const uint8_t boot32[] = {
+	0xB8, 0x03, 0xE0, 0xFF, 0xFF,                   /* mov eax, 0xFFFFE003 */
+	0xA3, 0x00, 0xE0, 0xFF, 0xFF,                   /* mov [0xFFFFE000], eax: PML4[0] */
+	0xA3, 0x18, 0xE0, 0xFF, 0xFF,                   /* mov [0xFFFFE018], eax: PDPT[3] */
+	0xC7, 0x05, 0xF8, 0xEF, 0xFF, 0xFF,             /* mov dword [0xFFFFEFF8], */
+	0x83, 0x00, 0xE0, 0xFF,                         /*   0xFFE00083: PD[511], 2M */
+	0xB8, 0x00, 0xE0, 0xFF, 0xFF,                   /* mov eax, 0xFFFFE000 */
+	0x0F, 0x22, 0xD8,                               /* mov cr3, eax */
+	0x0F, 0x20, 0xE0,                               /* mov eax, cr4 */
+	0x83, 0xC8, 0x20,                               /* or eax, PAE */
+	0x0F, 0x22, 0xE0,                               /* mov cr4, eax */
+	0x0F, 0x01, 0x15, 0x00, 0xF1, 0xFF, 0xFF,       /* lgdt [0xFFFFF100] */
+	0x0F, 0x20, 0xC0,                               /* mov eax, cr0 */
+	0x0D, 0x00, 0x00, 0x00, 0x80,                   /* or eax, PG */
+	0x0F, 0x22, 0xC0,                               /* mov cr0, eax */
+	0xEA, 0x50, 0xF0, 0xFF, 0xFF, 0x08, 0x00,       /* jmp 0x08:0xFFFFF050 */
+};
+
+static void build_code(uint8_t *pg)
+{
+	static const uint64_t gdt[3] = { 0, 0x00AF9A000000FFFFULL, 0x00CF92000000FFFFULL };
+	static const uint8_t reset_jmp[] = { 0xE9, 0x0B, 0xF0, 0xFF, 0xFF }; /* jmp 0xFFFFF000 */
+	memset(pg, 0xF4, 4096);
+	memcpy(pg, boot32, sizeof(boot32));
+	struct code c = { .b = pg, .n = 0x50 };
+	/* Phase 1: VMCALL until the host answers R11 != 0. */
+	size_t p1 = c.n;
+	EMIT(&c, VMCALL_R11_R12);
+	EMIT(&c, 0x4D, 0x85, 0xDB);                     /* test r11, r11 */
+	jcc_back(&c, 0x74, p1);                         /* jz p1 */
+	/* Phase 2: R11 pages from GPA R12: ACCEPT (4K), write the page. */
+	EMIT(&c, 0x4C, 0x89, 0xE6);                     /* mov rsi, r12 */
+	EMIT(&c, 0x4C, 0x89, 0xDB);                     /* mov rbx, r11 */
+	size_t p2 = c.n;
+	EMIT(&c, 0x48, 0x89, 0xF1);                     /* mov rcx, rsi: 4K level */
+	EMIT(&c, 0xB8, 0x06, 0x00, 0x00, 0x00);         /* mov eax, 6: MEM.PAGE.ACCEPT */
+	EMIT(&c, 0x66, 0x0F, 0x01, 0xCC);               /* tdcall */
+	EMIT(&c, 0x48, 0x89, 0x06);                     /* mov [rsi], rax */
+	EMIT(&c, 0x48, 0x81, 0xC6, 0x00, 0x10, 0x00, 0x00); /* add rsi, 0x1000 */
+	EMIT(&c, 0x48, 0xFF, 0xCB);                     /* dec rbx */
+	jcc_back(&c, 0x75, p2);                         /* jnz p2 */
+	EMIT(&c, VMCALL_R11_R12);
+	/* Phase 3: R11 iterations of an 8-byte store over the 1 MiB at R12. */
+	EMIT(&c, 0x4C, 0x89, 0xE7);                     /* mov rdi, r12 */
+	EMIT(&c, 0x4C, 0x89, 0xD9);                     /* mov rcx, r11 */
+	EMIT(&c, 0x31, 0xD2);                           /* xor edx, edx */
+	size_t p3 = c.n;
+	EMIT(&c, 0x48, 0x89, 0x0C, 0x17);               /* mov [rdi + rdx], rcx */
+	EMIT(&c, 0x48, 0x83, 0xC2, 0x08);               /* add rdx, 8 */
+	EMIT(&c, 0x81, 0xE2, 0xF8, 0xFF, 0x0F, 0x00);   /* and edx, 0xFFFF8 */
+	EMIT(&c, 0x48, 0xFF, 0xC9);                     /* dec rcx */
+	jcc_back(&c, 0x75, p3);                         /* jnz p3 (5 instructions) */
+	EMIT(&c, VMCALL_R11_R12);
+	EMIT(&c, 0xEB, 0xFE);                           /* jmp $ */
+	if (c.n > 0xE0) {
+		fprintf(stderr, "tdxsim-bench: guest program too long\n");
+		exit(1);
+	}
+	memcpy(pg + 0xE0, gdt, sizeof(gdt));
+	uint16_t limit = sizeof(gdt) - 1;
+	uint32_t base = (uint32_t)(GPA_CODE + 0xE0);
+	memcpy(pg + 0x100, &limit, 2);
+	memcpy(pg + 0x102, &base, 4);
+	memcpy(pg + 0xFF0, reset_jmp, sizeof(reset_jmp));
+}
+
+static uint64_t enter(struct bg *t, struct tdx_module_args *a)
+{
+	a->rcx = t->tdvpr;
+	return tdxsim_seamcall(t->s, 0, TDH_VP_ENTER, a);
+}
+
+static void want(uint64_t st, uint64_t exp, const char *what)
+{
+	if (st != exp) {
+		char buf[96];
+		fprintf(stderr, "tdxsim-bench: %s: VP.ENTER gave %s (0x%llx)\n", what,
+			tdx_status_str(st, buf, sizeof(buf)), (unsigned long long)st);
+		exit(1);
+	}
+}
+
+void bench_guest(struct bench_metrics *m)
+{
+	tdxsim_config cfg = TDXSIM_CONFIG_INIT;
+	cfg.n_cmrs = 1;
+	cfg.cmrs[0].base = 0;
+	cfg.cmrs[0].size = 2 * GIB;
+	tdxsim *s;
+	if (tdxsim_open(&cfg, &s)) {
+		fprintf(stderr, "tdxsim-bench: tdxsim_open failed\n");
+		exit(1);
+	}
+	bench_bringup(s, 2);
+	tdxsim_info info = { .size = sizeof(info) };
+	tdxsim_info_get(s, &info);
+
+	enum { FAULT_PAGES = 1024, RT = 20001 };
+	struct bg t = { .s = s, .next_pa = 16ULL << 20, .src_pa = 8ULL << 20 };
+	td_create(&t, info.first_tdx_keyid + 1, 4ULL << 20);
+	sept_map(&t, 0xFFE00000ULL, 2ULL << 20);
+	sept_map(&t, GPA_FAULT, FAULT_PAGES * 4096ULL);
+	static uint8_t pg[4096];
+	build_code(pg);
+	page_add(&t, GPA_CODE, pg);
+	memset(pg, 0, sizeof(pg));
+	uint64_t e = GPA_PD1 | 3;                       /* PDPT[1] */
+	memcpy(pg + 8, &e, 8);
+	page_add(&t, GPA_PT, pg);
+	for (unsigned i = 0; i < 512; i++) {
+		e = (GIB + ((uint64_t)i << 21)) | 0x83;  /* 2 MiB, present, writable */
+		memcpy(pg + 8 * i, &e, 8);
+	}
+	page_add(&t, GPA_PD1, pg);
+	struct tdx_module_args a = { .rcx = t.tdr };
+	bench_must(s, 0, TDH_MR_FINALIZE, &a);
+
+	/* 1. VMCALL round trips (the first entry boots the guest). */
+	memset(&a, 0, sizeof(a));
+	want(enter(&t, &a), EXIT_VMCALL, "boot");
+	static double rt[RT];
+	for (unsigned i = 0; i < 1000; i++) {           /* warm-up */
+		a = (struct tdx_module_args){ 0 };
+		want(enter(&t, &a), EXIT_VMCALL, "vmcall");
+	}
+	for (unsigned i = 0; i < RT; i++) {
+		a = (struct tdx_module_args){ 0 };
+		double t0 = bench_now_ns();
+		uint64_t st = enter(&t, &a);
+		rt[i] = bench_now_ns() - t0;
+		want(st, EXIT_VMCALL, "vmcall");
+	}
+	qsort(rt, RT, sizeof(rt[0]), bench_cmp_double);
+	double vmcall_ns = rt[RT / 2];
+
+	/* 2. Fault-in: ACCEPT exit -> AUG -> ACCEPT -> write, per page. */
+	uint64_t aug_pa = t.next_pa;
+	t.next_pa += FAULT_PAGES * 4096ULL;
+	static const uint8_t zero[4096];
+	for (unsigned i = 0; i < FAULT_PAGES; i++)      /* the host's pages, zeroed */
+		tdxsim_mem_write(s, aug_pa + i * 4096ULL, 0, zero, sizeof(zero));
+	unsigned augs = 0;
+	a = (struct tdx_module_args){ .r11 = FAULT_PAGES, .r12 = GPA_FAULT };
+	double t0 = bench_now_ns();
+	uint64_t st;
+	while ((st = enter(&t, &a)) == EXIT_EPT) {
+		uint64_t gpa = a.r8 & ~0xFFFULL;
+		if (augs == FAULT_PAGES || gpa != GPA_FAULT + augs * 4096ULL)
+			want(st, EXIT_VMCALL, "fault-in (unexpected GPA)");
+		a = (struct tdx_module_args){ .rcx = gpa, .rdx = t.tdr, .r8 = aug_pa + augs * 4096ULL };
+		bench_must(s, 0, TDH_MEM_PAGE_AUG, &a);
+		augs++;
+		a = (struct tdx_module_args){ 0 };
+	}
+	double fault_ns = (bench_now_ns() - t0) / FAULT_PAGES;
+	want(st, EXIT_VMCALL, "fault-in");
+	if (augs != FAULT_PAGES)
+		want(augs, FAULT_PAGES, "fault-in (page count)");
+
+	/* 3. Store loop over 1 MiB of the pages just accepted. */
+	const uint64_t iters = (64ULL << 20) / 8;
+	a = (struct tdx_module_args){ .r11 = iters, .r12 = GPA_FAULT };
+	unsigned entries = 1;
+	t0 = bench_now_ns();
+	while ((st = enter(&t, &a)) == EXIT_INTR) {
+		a = (struct tdx_module_args){ 0 };
+		entries++;
+	}
+	double loop_ns = bench_now_ns() - t0;
+	want(st, EXIT_VMCALL, "store loop");
+	double minsn = (double)iters * STORE_INSNS / (loop_ns / 1e9) / 1e6;
+
+	bench_metric(m, "td.vmcall_roundtrip.ns", vmcall_ns, "ns");
+	bench_metric(m, "td.page_faultin_4k.ns", fault_ns, "ns");
+	bench_metric(m, "guest.store_loop.minsn_per_s", minsn, "Minsn/s");
+	printf("td.vmcall_roundtrip.ns = %.0f (min %.0f, p90 %.0f)\n", vmcall_ns, rt[0],
+	       rt[RT * 9 / 10]);
+	printf("td.page_faultin_4k.ns = %.0f (%u pages)\n", fault_ns, FAULT_PAGES);
+	printf("guest.store_loop.minsn_per_s = %.0f (%llu instructions, %u entries, %.1f ms)\n", minsn,
+	       (unsigned long long)iters * STORE_INSNS, entries, loop_ns / 1e6);
+	tdxsim_close(s);
+}
