@@ -87,6 +87,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <unicorn/unicorn.h>
 
@@ -148,6 +149,7 @@
 #define PG_PRIVATE  1u
 #define PG_DIRTY    2u
 #define PG_WRITABLE 4u
+#define PG_CODE     8u                  /* private: fetched from (translated code may exist) */
 
 /* VMCALL RCX bits that may never be exposed: RAX, RCX, RSP; RBP too with
  * NO_RBP_MOD; and bits 63:32. */
@@ -171,6 +173,14 @@ struct run_page {
 	uint32_t flags;                 /* PG_* */
 };
 
+/* Internal physical slots of one kind (see SLOT_BASE). */
+struct slot_pool {
+	uint64_t base, limit;           /* slot addresses: [base, limit) */
+	uint64_t next;                  /* slots handed out so far */
+	uint64_t *free;                 /* slots to reuse */
+	uint32_t n_free, cap_free;
+};
+
 struct td_run {
 	uc_engine *uc;
 	struct seam_ctx *c;             /* the entry in progress */
@@ -179,16 +189,13 @@ struct td_run {
 	uint32_t n_pg, cap_pg;
 	uint32_t *hash;                 /* open addressing: index + 1, 0 = empty */
 	uint32_t hash_cap;              /* power of two, > 2 * n_pg */
-	uint64_t next_slot;             /* slots handed out so far */
-	uint64_t *free_slot;            /* slots to reuse */
-	uint64_t *slot_gpa;             /* per slot: the GPA mapped there */
-	uint64_t cap_slot_gpa;
-	uint32_t n_free, cap_free;
+	struct slot_pool priv;          /* slots of the one private-copy region */
+	struct slot_pool shr;           /* slots of shared pages (a region each) */
+	uint8_t *priv_mem;              /* host bytes of the private-copy region */
+	uint32_t n_shared;              /* shared pages mapped (regions) */
 	uc_context *ctx;                /* CPU state at a CPUID that becomes a #VE */
 	uc_context *ctx0;               /* CPU state of the fresh engine */
 	size_t oe_off;                  /* offset of Unicorn's "exception in flight" in a context */
-	uint8_t **spare;                /* page buffers to reuse */
-	uint32_t n_spare, cap_spare;
 	uint64_t epoch;
 	bool epoch_valid;
 	bool vmcall_pending;
@@ -211,16 +218,6 @@ struct td_run {
 	uint64_t blocks;
 	enum run_stop stop;
 	uint64_t ex_qual, ex_ext, ex_gpa;
-};
-
-static const int gpr_reg[16] = {
-	UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
-	UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
-	UC_X86_REG_R8, UC_X86_REG_R9, UC_X86_REG_R10, UC_X86_REG_R11,
-	UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
-};
-static const int sel_reg[6] = {
-	UC_X86_REG_ES, UC_X86_REG_CS, UC_X86_REG_SS, UC_X86_REG_DS, UC_X86_REG_FS, UC_X86_REG_GS,
 };
 
 static uint64_t reg_get(struct td_run *r, int reg)
@@ -310,45 +307,31 @@ static struct run_page *page_add(struct td_run *r, uint64_t gpa)
 	return p;
 }
 
-static uint8_t *buf_get(struct td_run *r)
-{
-	if (r->n_spare)
-		return r->spare[--r->n_spare];
-	return aligned_alloc(4096, 4096);
-}
+static void slot_put(struct slot_pool *sp, uint64_t pa);
+static int uc_flush_tb(struct td_run *r);
 
-static void buf_put(struct td_run *r, uint8_t *b)
-{
-	if (r->n_spare == r->cap_spare) {
-		uint32_t cap = r->cap_spare ? 2 * r->cap_spare : 64;
-		uint8_t **s = realloc(r->spare, cap * sizeof(*s));
-		if (!s) {
-			free(b);
-			return;
-		}
-		r->spare = s;
-		r->cap_spare = cap;
-	}
-	r->spare[r->n_spare++] = b;
-}
-
-static void slot_put(struct td_run *r, uint64_t pa);
-
-/* Unmap the pages for which drop() says so (all with drop == NULL). */
+/* Unmap the pages for which drop() says so (all with drop == NULL).
+ * Private copies live in the one private region: their slots are only
+ * handed back (translated code of fetched ones is thrown away). Shared
+ * pages are a region each: unmapped. */
 static void pages_drop(struct td_run *r, bool (*drop)(struct td_run *, struct run_page *))
 {
 	uint32_t kept = 0;
-	bool any = false;
+	bool any = false, code = false;
 	for (uint32_t n = 0; n < r->n_pg; n++) {
 		struct run_page *p = &r->pg[n];
 		if (drop && !drop(r, p)) {
 			r->pg[kept++] = *p;
 			continue;
 		}
-		uc_mem_unmap(r->uc, p->ppa, 4096);
-		slot_put(r, p->ppa);
-		if (p->buf)
-			buf_put(r, p->buf);
+		if (p->flags & PG_PRIVATE) {
+			slot_put(&r->priv, p->ppa);
+			code |= !!(p->flags & PG_CODE);
+		} else {
+			uc_mem_unmap(r->uc, p->ppa, 4096);
+			slot_put(&r->shr, p->ppa);
+			r->n_shared--;
+		}
 		any = true;
 	}
 	r->n_pg = kept;
@@ -356,8 +339,9 @@ static void pages_drop(struct td_run *r, bool (*drop)(struct td_run *, struct ru
 		hash_rebuild(r, r->hash_cap ? r->hash_cap : 256);
 		uc_ctl_flush_tlb(r->uc);
 	}
+	if (code)
+		uc_flush_tb(r);
 }
-
 /* Write the dirty private copies back through the TD's KeyID and make them
  * read-only again, so the next write is noticed. */
 static void pages_writeback(struct td_run *r)
@@ -372,7 +356,6 @@ static void pages_writeback(struct td_run *r)
 		seam_priv_write(c, p->hpa, r->v->td->hkid, p->buf, 4096);
 		p->ver = phys_mem_page_ver(&c->s->mem, p->hpa);
 		p->flags &= ~PG_DIRTY;
-		uc_mem_protect(r->uc, p->ppa, 4096, UC_PROT_READ | UC_PROT_EXEC);
 	}
 	if (any)
 		uc_ctl_flush_tlb(r->uc);        /* writable TLB entries of those pages */
@@ -407,7 +390,7 @@ static bool drop_stale_shared(struct td_run *r, struct run_page *p)
 static void pages_refresh(struct td_run *r)
 {
 	struct seam_ctx *c = r->c;
-	bool changed = false;
+	bool changed = false, code = false;
 	for (uint32_t n = 0; n < r->n_pg; n++) {
 		struct run_page *p = &r->pg[n];
 		if (!(p->flags & PG_PRIVATE))
@@ -418,9 +401,12 @@ static void pages_refresh(struct td_run *r)
 		seam_priv_read(c, p->hpa, r->v->td->hkid, p->buf, 4096);
 		p->ver = phys_mem_page_ver(&c->s->mem, p->hpa);
 		changed = true;
+		code |= !!(p->flags & PG_CODE);
 	}
 	if (changed)
-		uc_ctl_flush_tlb(r->uc);        /* translated code of the page too */
+		uc_ctl_flush_tlb(r->uc);
+	if (code)
+		uc_flush_tb(r);                 /* translated code of those pages */
 }
 
 /* ---- Internal physical slots ------------------------------------------------ */
@@ -430,33 +416,76 @@ static void pages_refresh(struct td_run *r)
  * slot, so GPAs above the CPU model's 40 physical-address bits (the shared
  * bit) never reach Unicorn. SINK_PA is never mapped: a fill that ends in a
  * guest #PF or an EPT violation points the access there, so that the
- * unmapped-memory hook sees the exact faulting address. */
+ * unmapped-memory hook sees the exact faulting address.
+ *
+ * Unicorn rebuilds its whole memory map at each region added or removed
+ * (and aborts past a few thousand regions), so the private copies all live
+ * in ONE region mapped once per engine (PRIV_SLOTS pages of host memory
+ * reserved with MAP_NORESERVE): a copy is a memcpy into a free slot. When
+ * every slot is taken, the copies not fetched from are written back and
+ * dropped at once. Writes are tracked through the TLB-fill hook alone: a
+ * clean copy gets a read-only TLB entry, and Unicorn asks again for the
+ * first write to it. Shared pages map the host bytes directly: a region
+ * each, at most SHARED_MAX of them (all unmapped when that is reached). */
 #define SLOT_BASE  0x0000001000000000ULL      /* 64 GiB */
-#define SLOT_LIMIT 0x000000FF00000000ULL
+#define PRIV_SLOTS 65536ULL
+#define PRIV_BYTES (PRIV_SLOTS * 4096ULL)       /* 256 MiB */
+#define SHR_BASE   (SLOT_BASE + PRIV_BYTES)
+#define SHARED_MAX 1024u
 #define SINK_PA    0x000000FF00000000ULL
 
-static uint64_t slot_get(struct td_run *r)
+static uint64_t slot_get(struct slot_pool *sp)
 {
-	if (r->n_free)
-		return r->free_slot[--r->n_free];
-	uint64_t pa = (SLOT_BASE) + 4096ULL * r->next_slot;
-	if (pa >= SLOT_LIMIT)
+	if (sp->n_free)
+		return sp->free[--sp->n_free];
+	uint64_t pa = sp->base + 4096ULL * sp->next;
+	if (pa >= sp->limit)
 		return 0;
-	r->next_slot++;
+	sp->next++;
 	return pa;
 }
 
-static void slot_put(struct td_run *r, uint64_t pa)
+static void slot_put(struct slot_pool *sp, uint64_t pa)
 {
-	if (r->n_free == r->cap_free) {
-		uint32_t cap = r->cap_free ? 2 * r->cap_free : 64;
-		uint64_t *f = realloc(r->free_slot, cap * sizeof(*f));
+	if (sp->n_free == sp->cap_free) {
+		uint32_t cap = sp->cap_free ? 2 * sp->cap_free : 64;
+		uint64_t *f = realloc(sp->free, cap * sizeof(*f));
 		if (!f)
 			return;                 /* the slot is leaked, not reused */
-		r->free_slot = f;
-		r->cap_free = cap;
+		sp->free = f;
+		sp->cap_free = cap;
 	}
-	r->free_slot[r->n_free++] = pa;
+	sp->free[sp->n_free++] = pa;
+}
+
+static int uc_flush_tb(struct td_run *r)
+{
+	return uc_ctl_flush_tb(r->uc) ? -1 : 0;
+}
+
+static bool drop_private_data(struct td_run *r, struct run_page *p)
+{
+	(void)r;
+	return (p->flags & (PG_PRIVATE | PG_CODE)) == PG_PRIVATE;
+}
+
+static bool drop_shared(struct td_run *r, struct run_page *p)
+{
+	(void)r;
+	return !(p->flags & PG_PRIVATE);
+}
+
+/* A free private slot, making room if none is left: the copies never
+ * fetched from are written back and dropped (the ones fetched from stay:
+ * their translated code is keyed by the slot). */
+static uint64_t priv_slot_get(struct td_run *r)
+{
+	uint64_t ppa = slot_get(&r->priv);
+	if (ppa)
+		return ppa;
+	pages_writeback(r);
+	pages_drop(r, drop_private_data);
+	return slot_get(&r->priv);
 }
 
 /* Map the page of gpa. Returns the page (mapped now or before), or NULL
@@ -470,62 +499,51 @@ static struct run_page *page_fault_in(struct td_run *r, uint64_t gpa, struct sea
 	if (seam_gpa_xlat(r->c, r->v, page, x))
 		return NULL;
 	struct phys_mem *m = &r->c->s->mem;
-	uint8_t *buf = NULL;
-	void *host;
-	uint32_t perms;
+	uint64_t ppa;
+	uint8_t *host;
 	if (x->shared) {
 		/* A shared mapping of a TD-owned page would read zeros and
 		 * poison on writes: not mapped directly (an EPT violation). */
 		for (uint64_t off = 0; off < 4096; off += 64)
 			if (phys_mem_line_state(m, x->hpa + off))
 				return NULL;
+		if (r->n_shared >= SHARED_MAX)
+			pages_drop(r, drop_shared);
 		host = phys_mem_host_ptr(m, x->hpa);
-		perms = UC_PROT_READ | (x->writable ? UC_PROT_WRITE : 0);
-	} else {
-		buf = buf_get(r);
-		if (!buf)
+		ppa = slot_get(&r->shr);
+		if (!ppa)
 			return NULL;
-		seam_priv_read(r->c, x->hpa, r->v->td->hkid, buf, 4096);
-		host = buf;
-		perms = UC_PROT_READ | UC_PROT_EXEC;
-	}
-	uint64_t ppa = slot_get(r);
-	uint64_t slot = (ppa - SLOT_BASE) >> 12;
-	if (ppa && slot >= r->cap_slot_gpa) {
-		uint64_t cap = r->cap_slot_gpa ? 2 * r->cap_slot_gpa : 256;
-		uint64_t *sg = realloc(r->slot_gpa, cap * sizeof(*sg));
-		if (!sg) {
-			slot_put(r, ppa);
-			ppa = 0;
-		} else {
-			r->slot_gpa = sg;
-			r->cap_slot_gpa = cap;
+		uint32_t perms = UC_PROT_READ | (x->writable ? UC_PROT_WRITE : 0);
+		if (uc_mem_map_ptr(r->uc, ppa, 4096, perms, host)) {
+			slot_put(&r->shr, ppa);
+			return NULL;
 		}
-	}
-	if (ppa)
-		r->slot_gpa[slot] = page;
-	p = ppa ? page_add(r, page) : NULL;
-	if (!p || uc_mem_map_ptr(r->uc, ppa, 4096, perms, host)) {
-		if (p) {
-			r->n_pg--;
-			hash_rebuild(r, r->hash_cap);
+		p = page_add(r, page);
+		if (!p) {
+			uc_mem_unmap(r->uc, ppa, 4096);
+			slot_put(&r->shr, ppa);
+			return NULL;
 		}
-		if (ppa)
-			slot_put(r, ppa);
-		if (buf)
-			buf_put(r, buf);
-		return NULL;
+		r->n_shared++;
+		p->flags = x->writable ? PG_WRITABLE : 0;
+	} else {
+		ppa = priv_slot_get(r);
+		if (!ppa)
+			return NULL;
+		p = page_add(r, page);
+		if (!p) {
+			slot_put(&r->priv, ppa);
+			return NULL;
+		}
+		host = r->priv_mem + (ppa - SLOT_BASE);
+		seam_priv_read(r->c, x->hpa, r->v->td->hkid, host, 4096);
+		p->buf = host;
+		p->ver = phys_mem_page_ver(m, x->hpa);
+		p->flags = PG_PRIVATE | (x->writable ? PG_WRITABLE : 0);
 	}
 	p->hpa = x->hpa;
 	p->ppa = ppa;
 	p->host = host;
-	p->buf = buf;
-	if (buf) {
-		p->ver = phys_mem_page_ver(m, x->hpa);
-		p->flags = PG_PRIVATE | (x->writable ? PG_WRITABLE : 0);
-	} else {
-		p->flags = x->writable ? PG_WRITABLE : 0;
-	}
 	return p;
 }
 
@@ -666,10 +684,8 @@ static int virt_access(struct td_run *r, uint64_t va, void *buf, size_t len, boo
 		uint8_t *h = (uint8_t *)p->host + (o.gpa & 0xFFF);
 		if (write) {
 			memcpy(h, buf, n);
-			if ((p->flags & (PG_PRIVATE | PG_DIRTY)) == PG_PRIVATE) {
+			if (p->flags & PG_PRIVATE)
 				p->flags |= PG_DIRTY;
-				uc_mem_protect(r->uc, p->ppa, 4096, UC_PROT_ALL);
-			}
 		} else {
 			memcpy(buf, h, n);
 		}
@@ -821,12 +837,12 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
 			bool clean = (p->flags & (PG_PRIVATE | PG_DIRTY)) == PG_PRIVATE;
 			if (o.w && (p->flags & PG_WRITABLE) && (!clean || access == EQ_WRITE))
 				perms |= UC_PROT_WRITE;
-			if (clean && (perms & UC_PROT_WRITE)) {
+			if (clean && (perms & UC_PROT_WRITE))
 				p->flags |= PG_DIRTY;
-				uc_mem_protect(uc, p->ppa, 4096, UC_PROT_ALL);
-			}
 			if (o.x && (p->flags & PG_PRIVATE))
 				perms |= UC_PROT_EXEC;
+			if (access == EQ_FETCH && (perms & UC_PROT_EXEC))
+				p->flags |= PG_CODE;
 			if ((access == EQ_WRITE && !(perms & UC_PROT_WRITE)) ||
 			    (access == EQ_FETCH && !(perms & UC_PROT_EXEC))) {
 				/* The leaf does not allow it: write to a
@@ -907,25 +923,17 @@ static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int si
 	return false;
 }
 
-/* The first write to a clean private copy: mark it dirty. */
+/* Never expected: the TLB entries carry the permissions, and the private
+ * region allows everything. */
 static bool hook_prot(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 		      int64_t value, void *user)
 {
+	(void)uc;
+	(void)type;
+	(void)addr;
 	(void)size;
 	(void)value;
-	struct td_run *r = user;
-	struct run_page *p = NULL;
-	uint64_t slot = (addr - SLOT_BASE) >> 12;
-	if (type == UC_MEM_WRITE_PROT && addr >= SLOT_BASE && slot < r->next_slot)
-		p = page_find(r, r->slot_gpa[slot]);
-	if (p && p->ppa != (addr & ~0xFFFULL))
-		p = NULL;
-	if (p && (p->flags & PG_PRIVATE) && (p->flags & PG_WRITABLE)) {
-		p->flags |= PG_DIRTY;
-		uc_mem_protect(uc, p->ppa, 4096, UC_PROT_ALL);
-		return true;
-	}
-	stop_fatal(r);
+	stop_fatal(user);
 	return false;
 }
 
@@ -1087,13 +1095,10 @@ void seam_vcpu_run_free(void *run)
 		uc_context_free(r->ctx0);
 	if (r->uc)
 		uc_close(r->uc);
-	free(r->free_slot);
-	free(r->slot_gpa);
-	for (uint32_t n = 0; n < r->n_pg; n++)
-		free(r->pg[n].buf);
-	for (uint32_t n = 0; n < r->n_spare; n++)
-		free(r->spare[n]);
-	free(r->spare);
+	if (r->priv_mem)
+		munmap(r->priv_mem, PRIV_BYTES);
+	free(r->priv.free);
+	free(r->shr.free);
 	free(r->pg);
 	free(r->hash);
 	free(r);
@@ -1142,8 +1147,18 @@ static struct td_run *engine_get(struct seam_vcpu *v)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
+	r->priv = (struct slot_pool){ .base = SLOT_BASE, .limit = SLOT_BASE + PRIV_BYTES };
+	r->shr = (struct slot_pool){ .base = SHR_BASE, .limit = SINK_PA };
+	void *mem = mmap(NULL, PRIV_BYTES, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem == MAP_FAILED) {
+		free(r);
+		return NULL;
+	}
+	r->priv_mem = mem;
 	uc_hook h;
 	if (uc_open(UC_ARCH_X86, UC_MODE_64, &r->uc) ||
+	    uc_mem_map_ptr(r->uc, SLOT_BASE, PRIV_BYTES, UC_PROT_ALL, r->priv_mem) ||
 	    uc_ctl_tlb_mode(r->uc, UC_TLB_VIRTUAL) ||
 	    uc_context_alloc(r->uc, &r->ctx) ||
 	    uc_hook_add(r->uc, &h, UC_HOOK_TLB_FILL, (void *)hook_tlb_fill, r, 1, 0) ||
@@ -1166,28 +1181,50 @@ static struct td_run *engine_get(struct seam_vcpu *v)
 	return r;
 }
 
+/* Register exchange with the engine, batched (one call each way). */
+#define N_SAVE 30
+static const int save_reg[N_SAVE] = {
+	UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+	UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+	UC_X86_REG_R8, UC_X86_REG_R9, UC_X86_REG_R10, UC_X86_REG_R11,
+	UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+	UC_X86_REG_RFLAGS, UC_X86_REG_RIP, UC_X86_REG_CR0, UC_X86_REG_CR2,
+	UC_X86_REG_CR3, UC_X86_REG_CR4, UC_X86_REG_FS_BASE, UC_X86_REG_GS_BASE,
+	UC_X86_REG_ES, UC_X86_REG_CS, UC_X86_REG_SS, UC_X86_REG_DS, UC_X86_REG_FS, UC_X86_REG_GS,
+};
+
 static void regs_load(struct td_run *r, const struct seam_vcpu_guest *g)
 {
+	uint64_t val[17];
+	void *ptr[17];
 	for (int i = 0; i < 16; i++)
-		reg_set(r, gpr_reg[i], g->gpr[i]);
-	reg_set(r, UC_X86_REG_RFLAGS, g->rflags);
+		val[i] = g->gpr[i];
+	val[16] = g->rflags;
+	for (int i = 0; i < 17; i++)
+		ptr[i] = &val[i];
+	uc_reg_write_batch(r->uc, (int *)save_reg, ptr, 17);
 }
 
 static void regs_save(struct td_run *r, struct seam_vcpu_guest *g)
 {
+	uint64_t val[N_SAVE] = { 0 };
+	void *ptr[N_SAVE];
+	for (int i = 0; i < N_SAVE; i++)
+		ptr[i] = &val[i];
+	uc_reg_read_batch(r->uc, (int *)save_reg, ptr, N_SAVE);
 	for (int i = 0; i < 16; i++)
-		g->gpr[i] = reg_get(r, gpr_reg[i]);
-	g->rip = reg_get(r, UC_X86_REG_RIP);
-	g->rflags = reg_get(r, UC_X86_REG_RFLAGS);
-	g->cr0 = reg_get(r, UC_X86_REG_CR0);
-	g->cr2 = reg_get(r, UC_X86_REG_CR2);
-	g->cr3 = reg_get(r, UC_X86_REG_CR3);
-	g->cr4 = reg_get(r, UC_X86_REG_CR4);
-	g->efer = efer_get(r);
-	g->fs_base = reg_get(r, UC_X86_REG_FS_BASE);
-	g->gs_base = reg_get(r, UC_X86_REG_GS_BASE);
+		g->gpr[i] = val[i];
+	g->rflags = val[16];
+	g->rip = val[17];
+	g->cr0 = val[18];
+	g->cr2 = val[19];
+	g->cr3 = val[20];
+	g->cr4 = val[21];
+	g->fs_base = val[22];
+	g->gs_base = val[23];
 	for (int i = 0; i < 6; i++)
-		g->sel[i] = (uint16_t)reg_get(r, sel_reg[i]);
+		g->sel[i] = (uint16_t)val[24 + i];
+	g->efer = efer_get(r);
 	uc_x86_mmr mmr;
 	if (!uc_reg_read(r->uc, UC_X86_REG_GDTR, &mmr)) {
 		g->gdtr_base = mmr.base;

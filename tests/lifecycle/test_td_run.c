@@ -612,6 +612,76 @@ static void test_td_run__guest_exception_fatal(void **state)
 	fx_fini(&f);
 }
 
+/* Program: PD[495..510] = 2 MiB pages identity-mapping 0xFDE00000..0xFFDFFFFF
+ * (16 AUGed 2 MiB pages: 8,192 4 KiB pages), ACCEPT them, store i in 4 KiB
+ * page i, then sum them all and report the sum in R11. */
+#define MANY_BASE  0xFDE00000ULL
+#define MANY_PAGES 8192u
+static const uint8_t prog_many[] = {
+	0xBF, 0x78, 0xEF, 0xFF, 0xFF,                   /* mov edi, 0xFFFFEF78: PD[495] */
+	0xB8, 0x83, 0x00, 0xE0, 0xFD,                   /* mov eax, 0xFDE00083 */
+	0xB9, 0x10, 0x00, 0x00, 0x00,                   /* mov ecx, 16 */
+	0x48, 0x89, 0x07,                               /* 1: mov [rdi], rax */
+	0x48, 0x83, 0xC7, 0x08,                         /* add rdi, 8 */
+	0x48, 0x05, 0x00, 0x00, 0x20, 0x00,             /* add rax, 2 MiB */
+	0xFF, 0xC9,                                     /* dec ecx */
+	0x75, 0xEF,                                     /* jnz 1b */
+	0xBB, 0x01, 0x00, 0xE0, 0xFD,                   /* mov ebx, 0xFDE00000 | 2M level */
+	0xBE, 0x10, 0x00, 0x00, 0x00,                   /* mov esi, 16 */
+	0x48, 0x89, 0xD9,                               /* 4: mov rcx, rbx */
+	0xB8, 0x06, 0x00, 0x00, 0x00,                   /* mov eax, 6: MEM.PAGE.ACCEPT */
+	0x66, 0x0F, 0x01, 0xCC,                         /* tdcall */
+	0x48, 0x81, 0xC3, 0x00, 0x00, 0x20, 0x00,       /* add rbx, 2 MiB */
+	0xFF, 0xCE,                                     /* dec esi */
+	0x75, 0xE9,                                     /* jnz 4b */
+	0xBF, 0x00, 0x00, 0xE0, 0xFD,                   /* mov edi, 0xFDE00000 */
+	0x31, 0xC0,                                     /* xor eax, eax */
+	0x48, 0x89, 0x07,                               /* 2: mov [rdi], rax */
+	0x48, 0x81, 0xC7, 0x00, 0x10, 0x00, 0x00,       /* add rdi, 4096 */
+	0xFF, 0xC0,                                     /* inc eax */
+	0x3D, 0x00, 0x20, 0x00, 0x00,                   /* cmp eax, 8192 */
+	0x75, 0xED,                                     /* jne 2b */
+	0xBF, 0x00, 0x00, 0xE0, 0xFD,                   /* mov edi, 0xFDE00000 */
+	0x31, 0xC9,                                     /* xor ecx, ecx */
+	0x45, 0x31, 0xDB,                               /* xor r11d, r11d */
+	0x4C, 0x03, 0x1F,                               /* 3: add r11, [rdi] */
+	0x48, 0x81, 0xC7, 0x00, 0x10, 0x00, 0x00,       /* add rdi, 4096 */
+	0xFF, 0xC1,                                     /* inc ecx */
+	0x81, 0xF9, 0x00, 0x20, 0x00, 0x00,             /* cmp ecx, 8192 */
+	0x75, 0xEC,                                     /* jne 3b */
+	VMCALL_R11_R13,
+	0xEB, 0xFE,                                     /* jmp $ */
+};
+
+/* A guest touching 8,192 private pages (more than Unicorn can hold as
+ * regions of their own) runs to its VMCALL, and what it stored in each
+ * page reads back: the sum of 0..8191. */
+static void test_td_run__many_private_pages(void **state)
+{
+	(void)state;
+	static uint8_t code[4096];
+	struct fx f;
+	memset(&f, 0, sizeof(f));
+	tsim_env_init(&f.e);
+	tsim_td_build(&f.e, &f.td, TDX_TD_ATTR_DEBUG, 4);
+	f.vc = tsim_vcpu_add(&f.td, 0);
+	build_code(code, prog_many, sizeof(prog_many), reset_jmp, sizeof(reset_jmp));
+	tsim_page_add(&f.td, GPA_CODE, code, true);
+	tsim_page_add(&f.td, GPA_PT, NULL, true);
+	f.data_pa = tsim_page_add(&f.td, GPA_DATA, NULL, true);
+	tsim_td_finalize(&f.td);
+	for (uint64_t i = 0; i < MANY_PAGES / 512; i++)
+		tsim_page_aug(&f.td, MANY_BASE + TDX_2M * i, 1);
+	struct tdx_module_args a;
+	uint64_t rc;
+	do
+		rc = enter_clean(&f, &a);
+	while (rc == EXIT_INTR);
+	assert_int_equal(rc, EXIT_VMCALL);
+	assert_int_equal(a.r11, (uint64_t)MANY_PAGES * (MANY_PAGES - 1) / 2);
+	fx_fini(&f);
+}
+
 /* No code at the reset vector: the first fetch is an EPT violation. */
 static void test_td_run__empty_td_fetch_violation(void **state)
 {
@@ -647,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_td_run__spin_budget_exit),
 		cmocka_unit_test(test_td_run__guest_exception_fatal),
 		cmocka_unit_test(test_td_run__empty_td_fetch_violation),
+		cmocka_unit_test(test_td_run__many_private_pages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
