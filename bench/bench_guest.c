@@ -45,84 +45,6 @@
 
 #define STORE_INSNS 5                   /* instructions per store-loop iteration */
 
-struct bg {
-	tdxsim *s;
-	uint64_t tdr, tdvpr;
-	uint64_t next_pa;                   /* page allocator */
-	uint64_t src_pa;
-	int pml4e_done;
-};
-
-static uint64_t page(struct bg *t)
-{
-	uint64_t pa = t->next_pa;
-	t->next_pa += 4096;
-	return pa;
-}
-
-/* One TD with one vCPU, attributes 0, 4-level EPT, TD_PARAMS at params_pa. */
-static void td_create(struct bg *t, uint32_t hkid, uint64_t params_pa)
-{
-	tdxsim *s = t->s;
-	tdxsim_info info = { .size = sizeof(info) };
-	tdxsim_info_get(s, &info);
-	t->tdr = page(t);
-	struct tdx_module_args a = { .rcx = t->tdr, .rdx = hkid };
-	bench_must(s, 0, TDH_MNG_CREATE, &a);
-	for (unsigned p = 0; p < info.packages; p++) {
-		a = (struct tdx_module_args){ .rcx = t->tdr };
-		bench_must(s, p * info.lps_per_package, TDH_MNG_KEY_CONFIG, &a);
-	}
-	for (unsigned i = 0; i < TDX_TDCS_PAGES; i++) {
-		a = (struct tdx_module_args){ .rcx = page(t), .rdx = t->tdr };
-		bench_must(s, 0, TDH_MNG_ADDCX, &a);
-	}
-	struct tdx_td_params p;
-	memset(&p, 0, sizeof(p));
-	p.xfam = 3;
-	p.max_vcpus = 1;
-	p.eptp_controls = TDX_EPTP_WB_4LVL;
-	p.config_flags = TDX_CONFIG_FLAGS_NO_RBP_MOD;
-	p.tsc_frequency = (uint16_t)(info.platform->tsc_mhz / 25);
-	tdxsim_mem_write(s, params_pa, 0, &p, sizeof(p));
-	a = (struct tdx_module_args){ .rcx = t->tdr, .rdx = params_pa };
-	bench_must(s, 0, TDH_MNG_INIT, &a);
-	t->tdvpr = page(t);
-	a = (struct tdx_module_args){ .rcx = t->tdvpr, .rdx = t->tdr };
-	bench_must(s, 0, TDH_VP_CREATE, &a);
-	for (unsigned i = 0; i < TDX_TDVPS_PAGES - 1; i++) {
-		a = (struct tdx_module_args){ .rcx = page(t), .rdx = t->tdvpr };
-		bench_must(s, 0, TDH_VP_ADDCX, &a);
-	}
-	a = (struct tdx_module_args){ .rcx = t->tdvpr, .r8 = 0 };
-	bench_must(s, 0, TDH_VP_INIT | (1ULL << 16), &a);
-}
-
-/* S-EPT tables for [gpa, gpa + size) down to the 4K level (within one
- * 1 GiB region, below 512 GiB). */
-static void sept_map(struct bg *t, uint64_t gpa, uint64_t size)
-{
-	struct tdx_module_args a;
-	if (!t->pml4e_done) {
-		t->pml4e_done = 1;
-		a = (struct tdx_module_args){ .rcx = 3, .rdx = t->tdr, .r8 = page(t) };
-		bench_must(t->s, 0, TDH_MEM_SEPT_ADD, &a);
-	}
-	a = (struct tdx_module_args){ .rcx = (gpa & ~(GIB - 1)) | 2, .rdx = t->tdr, .r8 = page(t) };
-	bench_must(t->s, 0, TDH_MEM_SEPT_ADD, &a);
-	for (uint64_t m = gpa & ~((2ULL << 20) - 1); m < gpa + size; m += 2ULL << 20) {
-		a = (struct tdx_module_args){ .rcx = m | 1, .rdx = t->tdr, .r8 = page(t) };
-		bench_must(t->s, 0, TDH_MEM_SEPT_ADD, &a);
-	}
-}
-
-static void page_add(struct bg *t, uint64_t gpa, const void *data)
-{
-	tdxsim_mem_write(t->s, t->src_pa, 0, data, 4096);
-	struct tdx_module_args a = { .rcx = gpa, .rdx = t->tdr, .r8 = page(t), .r9 = t->src_pa };
-	bench_must(t->s, 0, TDH_MEM_PAGE_ADD, &a);
-}
-
 /* A tiny assembler: bytes and backward short jumps to labels. */
 struct code {
 	uint8_t *b;
@@ -219,7 +141,7 @@ static void build_code(uint8_t *pg)
 	memcpy(pg + 0xFF0, reset_jmp, sizeof(reset_jmp));
 }
 
-static uint64_t enter(struct bg *t, struct tdx_module_args *a)
+static uint64_t enter(struct btd *t, struct tdx_module_args *a)
 {
 	a->rcx = t->tdvpr;
 	return tdxsim_seamcall(t->s, 0, TDH_VP_ENTER, a);
@@ -237,36 +159,27 @@ static void want(uint64_t st, uint64_t exp, const char *what)
 
 void bench_guest(struct bench_metrics *m)
 {
-	tdxsim_config cfg = TDXSIM_CONFIG_INIT;
-	cfg.n_cmrs = 1;
-	cfg.cmrs[0].base = 0;
-	cfg.cmrs[0].size = 2 * GIB;
-	tdxsim *s;
-	if (tdxsim_open(&cfg, &s)) {
-		fprintf(stderr, "tdxsim-bench: tdxsim_open failed\n");
-		exit(1);
-	}
-	bench_bringup(s, 2);
+	tdxsim *s = bench_open(2);
 	tdxsim_info info = { .size = sizeof(info) };
 	tdxsim_info_get(s, &info);
 
 	enum { FAULT_PAGES = 1024, RT = 20001 };
-	struct bg t = { .s = s, .next_pa = 16ULL << 20, .src_pa = 8ULL << 20 };
-	td_create(&t, info.first_tdx_keyid + 1, 4ULL << 20);
-	sept_map(&t, 0xFFE00000ULL, 2ULL << 20);
-	sept_map(&t, GPA_FAULT, FAULT_PAGES * 4096ULL);
+	struct btd t = { .next_pa = 16ULL << 20, .params_pa = 4ULL << 20, .src_pa = 8ULL << 20 };
+	btd_create(&t, s, info.first_tdx_keyid + 1);
+	btd_sept_map(&t, 0xFFE00000ULL, 2ULL << 20);
+	btd_sept_map(&t, GPA_FAULT, FAULT_PAGES * 4096ULL);
 	static uint8_t pg[4096];
 	build_code(pg);
-	page_add(&t, GPA_CODE, pg);
+	btd_page_add(&t, GPA_CODE, pg);
 	memset(pg, 0, sizeof(pg));
 	uint64_t e = GPA_PD1 | 3;                       /* PDPT[1] */
 	memcpy(pg + 8, &e, 8);
-	page_add(&t, GPA_PT, pg);
+	btd_page_add(&t, GPA_PT, pg);
 	for (unsigned i = 0; i < 512; i++) {
 		e = (GIB + ((uint64_t)i << 21)) | 0x83;  /* 2 MiB, present, writable */
 		memcpy(pg + 8 * i, &e, 8);
 	}
-	page_add(&t, GPA_PD1, pg);
+	btd_page_add(&t, GPA_PD1, pg);
 	struct tdx_module_args a = { .rcx = t.tdr };
 	bench_must(s, 0, TDH_MR_FINALIZE, &a);
 
@@ -333,5 +246,7 @@ void bench_guest(struct bench_metrics *m)
 	printf("td.page_faultin_4k.ns = %.0f (%u pages)\n", fault_ns, FAULT_PAGES);
 	printf("guest.store_loop.minsn_per_s = %.0f (%llu instructions, %u entries, %.1f ms)\n", minsn,
 	       (unsigned long long)iters * STORE_INSNS, entries, loop_ns / 1e6);
+	free(t.pages);
+	free(t.sept);
 	tdxsim_close(s);
 }

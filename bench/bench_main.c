@@ -119,6 +119,22 @@ long bench_bringup(tdxsim *s, uint64_t gib)
 	return bench_rss_bytes() - before;
 }
 
+tdxsim *bench_open(uint64_t gib)
+{
+	tdxsim_config cfg = TDXSIM_CONFIG_INIT;
+	cfg.n_cmrs = 1;
+	cfg.cmrs[0].base = 0;
+	cfg.cmrs[0].size = gib << 30;
+	tdxsim *s;
+	if (tdxsim_open(&cfg, &s)) {
+		fprintf(stderr, "tdxsim-bench: tdxsim_open of a %llu GiB machine failed\n",
+			(unsigned long long)gib);
+		exit(1);
+	}
+	bench_bringup(s, gib);
+	return s;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {

@@ -21,21 +21,7 @@
 
 #define GIB (1ULL << 30)
 
-struct btd {
-	tdxsim *s;
-	uint64_t tdr, tdcs[TDX_TDCS_PAGES], tdvpr, tdcx[TDX_TDVPS_PAGES - 1];
-	uint32_t hkid;
-	uint64_t next_pa;                   /* page allocator */
-	uint64_t params_pa, src_pa;
-	uint64_t *sept;                     /* S-EPT pages added */
-	unsigned n_sept, cap_sept;
-	uint64_t *pages;
-	uint64_t n_pages, cap_pages;
-	unsigned n_pkgs, lps_per_pkg;
-	int pml4e_done;                     /* the one PML4 entry below 512 GiB */
-};
-
-static uint64_t page(struct btd *t)
+uint64_t btd_page(struct btd *t)
 {
 	uint64_t pa = t->next_pa;
 	t->next_pa += 4096;
@@ -55,7 +41,7 @@ static void push(uint64_t **v, uint64_t *n, uint64_t *cap, uint64_t x)
 	(*v)[(*n)++] = x;
 }
 
-static void td_create(struct btd *t, tdxsim *s, uint32_t hkid)
+void btd_create(struct btd *t, tdxsim *s, uint32_t hkid)
 {
 	tdxsim_info info = { .size = sizeof(info) };
 	tdxsim_info_get(s, &info);
@@ -63,7 +49,7 @@ static void td_create(struct btd *t, tdxsim *s, uint32_t hkid)
 	t->n_pkgs = info.packages;
 	t->lps_per_pkg = info.lps_per_package;
 	t->hkid = hkid;
-	t->tdr = page(t);
+	t->tdr = btd_page(t);
 	struct tdx_module_args a = { .rcx = t->tdr, .rdx = hkid };
 	bench_must(s, 0, TDH_MNG_CREATE, &a);
 	for (unsigned p = 0; p < t->n_pkgs; p++) {
@@ -71,7 +57,7 @@ static void td_create(struct btd *t, tdxsim *s, uint32_t hkid)
 		bench_must(s, p * t->lps_per_pkg, TDH_MNG_KEY_CONFIG, &a);
 	}
 	for (unsigned i = 0; i < TDX_TDCS_PAGES; i++) {
-		t->tdcs[i] = page(t);
+		t->tdcs[i] = btd_page(t);
 		a = (struct tdx_module_args){ .rcx = t->tdcs[i], .rdx = t->tdr };
 		bench_must(s, 0, TDH_MNG_ADDCX, &a);
 	}
@@ -85,11 +71,11 @@ static void td_create(struct btd *t, tdxsim *s, uint32_t hkid)
 	tdxsim_mem_write(s, t->params_pa, 0, &p, sizeof(p));
 	a = (struct tdx_module_args){ .rcx = t->tdr, .rdx = t->params_pa };
 	bench_must(s, 0, TDH_MNG_INIT, &a);
-	t->tdvpr = page(t);
+	t->tdvpr = btd_page(t);
 	a = (struct tdx_module_args){ .rcx = t->tdvpr, .rdx = t->tdr };
 	bench_must(s, 0, TDH_VP_CREATE, &a);
 	for (unsigned i = 0; i < TDX_TDVPS_PAGES - 1; i++) {
-		t->tdcx[i] = page(t);
+		t->tdcx[i] = btd_page(t);
 		a = (struct tdx_module_args){ .rcx = t->tdcx[i], .rdx = t->tdvpr };
 		bench_must(s, 0, TDH_VP_ADDCX, &a);
 	}
@@ -98,24 +84,24 @@ static void td_create(struct btd *t, tdxsim *s, uint32_t hkid)
 }
 
 /* S-EPT tables for [gpa, gpa + size) down to the 4K level. */
-static void sept_map(struct btd *t, uint64_t gpa, uint64_t size)
+void btd_sept_map(struct btd *t, uint64_t gpa, uint64_t size)
 {
-	/* One PDPT (level 3 entry) and PD (level 2) per 1 GiB; one PT (level 1) per 2 MiB. */
 	uint64_t n = t->n_sept, cap = t->cap_sept;
-	for (uint64_t g = gpa; g < gpa + size; g += GIB) {
+	for (uint64_t g = gpa & ~(GIB - 1); g < gpa + size; g += GIB) {
 		if (!t->pml4e_done) {
 			t->pml4e_done = 1;
-			uint64_t pa = page(t);
-			struct tdx_module_args a = { .rcx = (g & ~((1ULL << 39) - 1)) | 3, .rdx = t->tdr, .r8 = pa };
+			uint64_t pa = btd_page(t);
+			struct tdx_module_args a = { .rcx = 3, .rdx = t->tdr, .r8 = pa };
 			bench_must(t->s, 0, TDH_MEM_SEPT_ADD, &a);
 			push(&t->sept, &n, &cap, pa);
 		}
-		uint64_t pa = page(t);
+		uint64_t pa = btd_page(t);
 		struct tdx_module_args a = { .rcx = g | 2, .rdx = t->tdr, .r8 = pa };
 		bench_must(t->s, 0, TDH_MEM_SEPT_ADD, &a);
 		push(&t->sept, &n, &cap, pa);
-		for (uint64_t m = g; m < g + GIB && m < gpa + size; m += 2ULL << 20) {
-			pa = page(t);
+		uint64_t lo = gpa > g ? gpa & ~((2ULL << 20) - 1) : g;
+		for (uint64_t m = lo; m < g + GIB && m < gpa + size; m += 2ULL << 20) {
+			pa = btd_page(t);
 			a = (struct tdx_module_args){ .rcx = m | 1, .rdx = t->tdr, .r8 = pa };
 			bench_must(t->s, 0, TDH_MEM_SEPT_ADD, &a);
 			push(&t->sept, &n, &cap, pa);
@@ -125,13 +111,22 @@ static void sept_map(struct btd *t, uint64_t gpa, uint64_t size)
 	t->cap_sept = (unsigned)cap;
 }
 
-static void finalize(struct btd *t)
+void btd_page_add(struct btd *t, uint64_t gpa, const void *data)
+{
+	tdxsim_mem_write(t->s, t->src_pa, 0, data, 4096);
+	uint64_t pa = btd_page(t);
+	struct tdx_module_args a = { .rcx = gpa, .rdx = t->tdr, .r8 = pa, .r9 = t->src_pa };
+	bench_must(t->s, 0, TDH_MEM_PAGE_ADD, &a);
+	push(&t->pages, &t->n_pages, &t->cap_pages, pa);
+}
+
+void btd_finalize(struct btd *t)
 {
 	struct tdx_module_args a = { .rcx = t->tdr };
 	bench_must(t->s, 0, TDH_MR_FINALIZE, &a);
 }
 
-static void teardown(struct btd *t)
+void btd_teardown(struct btd *t)
 {
 	tdxsim *s = t->s;
 	struct tdx_module_args a = { .rcx = t->tdvpr };
@@ -223,16 +218,7 @@ static double crypto_floor_ns(unsigned pages)
 
 void bench_td(struct bench_metrics *m)
 {
-	tdxsim_config cfg = TDXSIM_CONFIG_INIT;
-	cfg.n_cmrs = 1;
-	cfg.cmrs[0].base = 0;
-	cfg.cmrs[0].size = 8 * GIB;
-	tdxsim *s;
-	if (tdxsim_open(&cfg, &s)) {
-		fprintf(stderr, "tdxsim-bench: tdxsim_open failed\n");
-		exit(1);
-	}
-	bench_bringup(s, 8);
+	tdxsim *s = bench_open(8);
 	tdxsim_info info = { .size = sizeof(info) };
 	tdxsim_info_get(s, &info);
 
@@ -243,8 +229,8 @@ void bench_td(struct bench_metrics *m)
 	for (unsigned i = 0; i < sizeof(src); i++)
 		src[i] = (uint8_t)(i * 7);
 	tdxsim_mem_write(s, t.src_pa, 0, src, sizeof(src));
-	td_create(&t, s, info.first_tdx_keyid + 1);
-	sept_map(&t, GIB, (uint64_t)BATCHES * PER * 4096);
+	btd_create(&t, s, info.first_tdx_keyid + 1);
+	btd_sept_map(&t, GIB, (uint64_t)BATCHES * PER * 4096);
 	double ns[BATCHES], fl[BATCHES];
 	uint64_t gpa = GIB;
 	for (unsigned b = 0; b < BATCHES; b++) {
@@ -304,10 +290,10 @@ void bench_td(struct bench_metrics *m)
 		return;
 	}
 	/* 2. PAGE.AUG in the finalized TD. */
-	finalize(&t);
+	btd_finalize(&t);
 	enum { AUGS = 4096 };
 	uint64_t aug_gpa = 4 * GIB;
-	sept_map(&t, aug_gpa, AUGS * 4096ULL);
+	btd_sept_map(&t, aug_gpa, AUGS * 4096ULL);
 	uint64_t first = t.next_pa;
 	t.next_pa += AUGS * 4096ULL;
 	prefault(s, first, AUGS * 4096ULL);
@@ -322,14 +308,14 @@ void bench_td(struct bench_metrics *m)
 		push(&t.pages, &t.n_pages, &t.cap_pages, first + i * 4096ULL);
 	bench_metric(m, "mem.page_aug.ns", aug_ns, "ns");
 	printf("mem.page_aug.ns = %.0f\n", aug_ns);
-	teardown(&t);
+	btd_teardown(&t);
 
 	/* 3. A 1 GiB TD's life. */
 	struct btd u = { .next_pa = 2 * GIB, .params_pa = 4ULL << 20, .src_pa = 8ULL << 20 };
 	t0 = bench_now_ns();
-	td_create(&u, s, info.first_tdx_keyid + 2);
-	sept_map(&u, 0, GIB);
-	finalize(&u);
+	btd_create(&u, s, info.first_tdx_keyid + 2);
+	btd_sept_map(&u, 0, GIB);
+	btd_finalize(&u);
 	uint64_t base = u.next_pa;
 	u.next_pa += GIB;
 	for (uint64_t off = 0; off < GIB; off += 4096) {
@@ -337,7 +323,7 @@ void bench_td(struct bench_metrics *m)
 		bench_must(s, 0, TDH_MEM_PAGE_AUG, &a);
 		push(&u.pages, &u.n_pages, &u.cap_pages, base + off);
 	}
-	teardown(&u);
+	btd_teardown(&u);
 	double life_ms = (bench_now_ns() - t0) / 1e6;
 	bench_metric(m, "td.lifecycle_1gib.ms", life_ms, "ms");
 	printf("td.lifecycle_1gib.ms = %.0f\n", life_ms);

@@ -351,6 +351,29 @@ void sept_td_exit(struct seam_page *tdr, struct seam_td *td)
 	seam_page_unlock(tdr);
 }
 
+uint64_t sept_gpa_leaf_enter(struct seam_ctx *c, unsigned max_lvl, int tree_mode,
+			     struct seam_page *tdr_p, struct seam_td **td, struct sept_walk *w)
+{
+	struct tdx_module_args *r = c->r;
+	uint64_t gpa_lvl = r->rcx, tdr_pa = r->rdx;
+	uint64_t st;
+
+	*w = (struct sept_walk){ .tree_mode = -1 };
+	r->rcx = r->rdx = 0;
+	st = sept_td_enter(c, tdr_pa, TDX_OPERAND_ID_RDX, tdr_p, td);
+	if (st)
+		return st;
+	if (max_lvl >= (*td)->ept_levels)
+		max_lvl = (*td)->ept_levels - 1;
+	st = sept_lock_walk(c, *td, gpa_lvl, 0, max_lvl, TDX_OPERAND_ID_RCX, tree_mode,
+			    SEPT_LW_ENTRY, w);
+	if (st) {
+		sept_unlock_walk(*td, w);
+		sept_td_exit(tdr_p, *td);
+	}
+	return st;
+}
+
 bool sept_tracking_required(const struct seam_td *td)
 {
 	switch (atomic_load_explicit(&td->op_state, memory_order_acquire)) {

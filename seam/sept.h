@@ -204,6 +204,18 @@ uint64_t sept_td_enter(struct seam_ctx *c, uint64_t tdr_pa, unsigned op,
 		       struct seam_page *tdr, struct seam_td **td);
 void sept_td_exit(struct seam_page *tdr, struct seam_td *td);
 
+/*
+ * The prologue of the leaves that take RCX = GPA + level and RDX = TDR
+ * (PAGE.AUG, PAGE.REMOVE, RANGE.BLOCK, RANGE.UNBLOCK), in the module's order:
+ * RCX and RDX zeroed; sept_td_enter (TDR operand RDX); sept_lock_walk of RCX
+ * (levels 0 .. max_lvl, tree lock in tree_mode, the entry's host lock; ext
+ * outputs on its S-EPT errors). On success the TDR, op-state, tree and entry
+ * locks are held until sept_unlock_walk() and sept_td_exit(); on failure
+ * nothing is.
+ */
+uint64_t sept_gpa_leaf_enter(struct seam_ctx *c, unsigned max_lvl, int tree_mode,
+			     struct seam_page *tdr_p, struct seam_td **td, struct sept_walk *w);
+
 /* OP_STATEs in which the TD may run, so that removing, promoting, demoting
  * or unblocking a mapping first needs it blocked and TLB-tracked (the
  * module's op_state tlb_tracking_required flag): RUNNABLE (and the live

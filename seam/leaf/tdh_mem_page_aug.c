@@ -49,25 +49,15 @@ static bool range_2m_free(struct seam_ctx *c, const struct seam_page *p)
 
 uint64_t seam_tdh_mem_page_aug(struct seam_ctx *c)
 {
-	struct tdx_module_args *r = c->r;
-	uint64_t gpa_lvl = r->rcx, tdr_pa = r->rdx, page_pa = r->r8;
+	uint64_t tdr_pa = c->r->rdx, page_pa = c->r->r8;
 	struct seam_page tdr_p, page_p = { 0 };
 	struct seam_td *td;
-	struct sept_walk w = { .tree_mode = -1 };
+	struct sept_walk w;
 	uint64_t st;
 
-	r->rcx = r->rdx = 0;
-	st = seam_tdr_get(c, tdr_pa, TDX_OPERAND_ID_RDX, SEAM_LOCK_SHARED, &tdr_p, &td);
+	st = sept_gpa_leaf_enter(c, 1, SEAM_LOCK_SHARED, &tdr_p, &td, &w);
 	if (st)
 		return st;
-	st = seam_td_check_state(c, td, SEAM_LOCK_SHARED);
-	if (st)
-		goto out_tdr;
-
-	st = sept_lock_walk(c, td, gpa_lvl, 0, 1, TDX_OPERAND_ID_RCX, SEAM_LOCK_SHARED,
-			    SEPT_LW_ENTRY, &w);
-	if (st)
-		goto out;
 	unsigned es = sept_state(w.entry);
 	if (es != SEPT_FREE && es != SEPT_REMOVED) {
 		sept_set_ext(c, w.entry, w.level);
@@ -91,8 +81,6 @@ uint64_t seam_tdh_mem_page_aug(struct seam_ctx *c)
 	seam_page_unlock(&page_p);
 out:
 	sept_unlock_walk(td, &w);
-	seam_td_state_unlock(td, SEAM_LOCK_SHARED);
-out_tdr:
-	seam_page_unlock(&tdr_p);
+	sept_td_exit(&tdr_p, td);
 	return st;
 }

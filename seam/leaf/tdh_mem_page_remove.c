@@ -37,46 +37,16 @@
 #include "seam/sept.h"
 #include "sim/sim_int.h"
 
-/* Retype the locked PAMT entry to PT_NDA, leaving owner and BEPOCH. */
-static void pamt_free_keep_owner(struct seam_ctx *c, struct seam_page *p)
-{
-	uint64_t old = __atomic_load_n(&p->e->w0, __ATOMIC_RELAXED);
-	uint64_t nw;
-	do {
-		nw = (old & ~(PAMT_TYPE_MASK << PAMT_TYPE_SHIFT)) |
-		     ((uint64_t)PT_NDA << PAMT_TYPE_SHIFT);
-	} while (!__atomic_compare_exchange_n(&p->e->w0, &old, nw, 1, __ATOMIC_RELEASE,
-					      __ATOMIC_RELAXED));
-	if (c->s->checker)
-		sim_checker_page(c->s, p->pa, sept_level_size(p->ps), 0);
-}
-
-static bool op_state_needs_tracking(unsigned op)
-{
-	return op == OP_RUNNABLE || op == OP_LIVE_EXPORT || op == OP_LIVE_IMPORT;
-}
-
 uint64_t seam_tdh_mem_page_remove(struct seam_ctx *c)
 {
-	struct tdx_module_args *r = c->r;
-	uint64_t gpa_lvl = r->rcx, tdr_pa = r->rdx;
 	struct seam_page tdr_p, page_p = { 0 };
 	struct seam_td *td;
-	struct sept_walk w = { .tree_mode = -1 };
+	struct sept_walk w;
 	uint64_t st;
 
-	r->rcx = r->rdx = 0;
-	st = seam_tdr_get(c, tdr_pa, TDX_OPERAND_ID_RDX, SEAM_LOCK_SHARED, &tdr_p, &td);
+	st = sept_gpa_leaf_enter(c, 2, SEAM_LOCK_SHARED, &tdr_p, &td, &w);
 	if (st)
 		return st;
-	st = seam_td_check_state(c, td, SEAM_LOCK_SHARED);
-	if (st)
-		goto out_tdr;
-
-	st = sept_lock_walk(c, td, gpa_lvl, 0, 2, TDX_OPERAND_ID_RCX, SEAM_LOCK_SHARED,
-			    SEPT_LW_ENTRY, &w);
-	if (st)
-		goto out;
 	unsigned es = sept_state(w.entry);
 	if (es != SEPT_MAPPED && es != SEPT_BLOCKED && es != SEPT_BLOCKEDW &&
 	    es != SEPT_PENDING && es != SEPT_PENDING_BLOCKED) {
@@ -91,7 +61,7 @@ uint64_t seam_tdh_mem_page_remove(struct seam_ctx *c)
 			   &page_p);
 	if (st)
 		goto out;
-	if (op_state_needs_tracking(atomic_load_explicit(&td->op_state, memory_order_acquire))) {
+	if (sept_tracking_required(td)) {
 		if (es != SEPT_BLOCKED && es != SEPT_PENDING_BLOCKED) {
 			sept_set_ext(c, w.entry, w.level);
 			st = tdx_status_op(TDX_GPA_RANGE_NOT_BLOCKED, TDX_OPERAND_ID_RCX);
@@ -106,14 +76,13 @@ uint64_t seam_tdh_mem_page_remove(struct seam_ctx *c)
 	/* All checks passed. */
 	sept_walk_write(c, td, &w, SEPT_ENTRY_FREE);
 	atomic_fetch_sub(&td->chldcnt, 1ULL << (9 * w.level));
-	pamt_free_keep_owner(c, &page_p);
-	r->rcx = page_pa;
+	/* The module rewrites only the type: the owner stays (RDMD shows it). */
+	seam_page_set(c, &page_p, PT_NDA, seam_page_owner(&page_p));
+	c->r->rcx = page_pa;
 out_page:
 	seam_page_unlock(&page_p);
 out:
 	sept_unlock_walk(td, &w);
-	seam_td_state_unlock(td, SEAM_LOCK_SHARED);
-out_tdr:
-	seam_page_unlock(&tdr_p);
+	sept_td_exit(&tdr_p, td);
 	return st;
 }

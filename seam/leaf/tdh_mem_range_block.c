@@ -24,7 +24,7 @@
  * recorded as BEPOCH in the PAMT entry of the blocked page (the private page
  * at its size, or the child S-EPT page), where TLB tracking checks it.
  */
-#include "seam/leaf/sept_range.h"
+#include "seam/sept.h"
 
 uint64_t seam_tdh_mem_range_block(struct seam_ctx *c)
 {
@@ -33,7 +33,7 @@ uint64_t seam_tdh_mem_range_block(struct seam_ctx *c)
 	struct sept_walk w;
 	uint64_t st;
 
-	st = sept_range_enter(c, &tdr_p, &td, &w);
+	st = sept_gpa_leaf_enter(c, 4, SEAM_LOCK_EXCLUSIVE, &tdr_p, &td, &w);
 	if (st)
 		return st;
 	unsigned es = sept_state(w.entry);

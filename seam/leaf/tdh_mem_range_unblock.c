@@ -21,7 +21,7 @@
  * Effect: NL_BLOCKED -> NL_MAPPED, BLOCKED -> MAPPED (RWX), PENDING_BLOCKED
  * -> PENDING.
  */
-#include "seam/leaf/sept_range.h"
+#include "seam/sept.h"
 
 uint64_t seam_tdh_mem_range_unblock(struct seam_ctx *c)
 {
@@ -30,7 +30,7 @@ uint64_t seam_tdh_mem_range_unblock(struct seam_ctx *c)
 	struct sept_walk w;
 	uint64_t st;
 
-	st = sept_range_enter(c, &tdr_p, &td, &w);
+	st = sept_gpa_leaf_enter(c, 4, SEAM_LOCK_EXCLUSIVE, &tdr_p, &td, &w);
 	if (st)
 		return st;
 	unsigned es = sept_state(w.entry);
