@@ -18,6 +18,8 @@ build: deps
 
 demo: build
 	$(BUILD)/tdxsim-bringup
+	@echo
+	$(BUILD)/tdxsim-guest-demo
 
 # Every test, then again under ASan+UBSan.
 check: build

@@ -1,8 +1,3 @@
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
-
 #include <stdlib.h>
 
 #include "tsim.h"
@@ -12,7 +7,7 @@ tdxsim *tsim_create(const tdxsim_config *cfg)
 	tdxsim *s = NULL;
 	tdxsim_err err = tdxsim_open(cfg, &s);
 	if (err)
-		fail_msg("tdxsim_open: %s", tdxsim_strerror(err));
+		TSIM_FAIL("tdxsim_open: %s", tdxsim_strerror(err));
 	return s;
 }
 
@@ -24,9 +19,9 @@ tdxsim *tsim_create_default(void)
 void tsim_vmxon_all(tdxsim *s)
 {
 	tdxsim_info info = { .size = sizeof(info) };
-	assert_int_equal(tdxsim_info_get(s, &info), TDXSIM_OK);
+	TSIM_CHECK_OK(tdxsim_info_get(s, &info));
 	for (unsigned i = 0; i < info.n_lps; i++)
-		assert_int_equal(tdxsim_vmx_get(s, i), TDXSIM_OK);
+		TSIM_CHECK_OK(tdxsim_vmx_get(s, i));
 }
 
 tdxsim *tsim_create_vmxon(void)
@@ -42,23 +37,14 @@ uint64_t seamcall_raw(tdxsim *s, unsigned lp, uint64_t fn, struct tdx_module_arg
 	return tdxsim_seamcall(s, lp, fn, a ? a : &zero);
 }
 
-_Thread_local int tsim_worker_thread;
-
 void tsim_expect_status(const char *file, int line, uint64_t want, uint64_t got, uint64_t fn)
 {
 	if (want == got)
 		return;
 	char w[96], g[96];
 	const char *leaf = fn != ~0ULL ? tdx_seamcall_leaf_name(fn) : NULL;
-	if (tsim_worker_thread) {
-		/* cmocka cannot fail a test from another thread: report and stop. */
-		fprintf(stderr, "%s:%d: %s%sexpected %s, got %s\n", file, line, leaf ? leaf : "",
-			leaf ? ": " : "", tdx_status_str(want, w, sizeof(w)),
-			tdx_status_str(got, g, sizeof(g)));
-		abort();
-	}
-	fail_msg("%s:%d: %s%sexpected %s, got %s", file, line, leaf ? leaf : "",
-		 leaf ? ": " : "", tdx_status_str(want, w, sizeof(w)), tdx_status_str(got, g, sizeof(g)));
+	tsim_fail_at(file, line, "%s%sexpected %s, got %s", leaf ? leaf : "", leaf ? ": " : "",
+		     tdx_status_str(want, w, sizeof(w)), tdx_status_str(got, g, sizeof(g)));
 }
 
 void tsim_sys_init(tdxsim *s)
@@ -93,7 +79,7 @@ static uint64_t pamt_sz(uint64_t tdmr_size, unsigned shift)
 void tsim_build_tdmrs(tdxsim *s, struct tsim_tdmrs *t)
 {
 	tdxsim_info info = { .size = sizeof(info) };
-	assert_int_equal(tdxsim_info_get(s, &info), TDXSIM_OK);
+	TSIM_CHECK_OK(tdxsim_info_get(s, &info));
 	memset(t, 0, sizeof(*t));
 	/* TDMRs: 1 GiB-aligned spans of the CMRs (merging CMRs that share a GiB). */
 	for (unsigned i = 0; i < info.n_cmrs; i++) {
@@ -105,7 +91,7 @@ void tsim_build_tdmrs(tdxsim *s, struct tsim_tdmrs *t)
 				p->size = e - p->base;
 			continue;
 		}
-		assert_true(t->n < TDX_MAX_TDMRS);
+		TSIM_CHECK(t->n < TDX_MAX_TDMRS);
 		t->info[t->n].base = b;
 		t->info[t->n].size = e - b;
 		t->n++;
@@ -169,7 +155,7 @@ void tsim_build_tdmrs(tdxsim *s, struct tsim_tdmrs *t)
 					p->reserved[nr - 1].size = e2 - p->reserved[nr - 1].offset;
 				continue;
 			}
-			assert_true(nr < TDX_MAX_RESERVED_PER_TDMR);
+			TSIM_CHECK(nr < TDX_MAX_RESERVED_PER_TDMR);
 			p->reserved[nr].offset = rs[a].b - p->base;
 			p->reserved[nr].size = rs[a].e - rs[a].b;
 			nr++;
@@ -181,8 +167,8 @@ void tsim_build_tdmrs(tdxsim *s, struct tsim_tdmrs *t)
 void tsim_write_tdmrs(tdxsim *s, const struct tsim_tdmrs *t)
 {
 	for (unsigned i = 0; i < t->n; i++) {
-		assert_int_equal(tdxsim_mem_write(s, t->info_pa[i], 0, &t->info[i], sizeof(t->info[i])), TDXSIM_OK);
-		assert_int_equal(tdxsim_mem_write(s, t->array_pa + 8 * i, 0, &t->info_pa[i], 8), TDXSIM_OK);
+		TSIM_CHECK_OK(tdxsim_mem_write(s, t->info_pa[i], 0, &t->info[i], sizeof(t->info[i])));
+		TSIM_CHECK_OK(tdxsim_mem_write(s, t->array_pa + 8 * i, 0, &t->info_pa[i], 8));
 	}
 }
 
@@ -223,13 +209,21 @@ void tsim_tdmr_init_all(tdxsim *s, const struct tsim_tdmrs *t)
 	}
 }
 
+static void expect_state_at(const char *file, int line, tdxsim *s, enum tdx_sys_state want)
+{
+	enum tdx_sys_state got = tdxsim_module_state(s);
+	if (got != want)
+		tsim_fail_at(file, line, "module state %d, expected %d", (int)got, (int)want);
+}
+#define expect_state(s, want) expect_state_at(__FILE__, __LINE__, (s), (want))
+
 void tsim_to_sysconfig(tdxsim *s, struct tsim_tdmrs *t)
 {
 	tsim_sys_init(s);
 	tsim_lp_init_all(s);
 	tsim_build_tdmrs(s, t);
 	assert_tdx_status(TDX_SUCCESS, tsim_sys_config(s, t));
-	assert_int_equal(tdxsim_module_state(s), TDX_SYSCONFIG_DONE);
+	expect_state(s, TDX_SYSCONFIG_DONE);
 }
 
 void tsim_to_ready(tdxsim *s, struct tsim_tdmrs *t)
@@ -237,7 +231,7 @@ void tsim_to_ready(tdxsim *s, struct tsim_tdmrs *t)
 	struct tsim_tdmrs local;
 	tsim_to_sysconfig(s, t ? t : &local);
 	tsim_key_config_all(s);
-	assert_int_equal(tdxsim_module_state(s), TDX_SYS_READY);
+	expect_state(s, TDX_SYS_READY);
 }
 
 unsigned tsim_fault(tdxsim *s, uint64_t status, int leaf, int lp, uint64_t nth, uint64_t count)
@@ -249,14 +243,14 @@ unsigned tsim_fault(tdxsim *s, uint64_t status, int leaf, int lp, uint64_t nth, 
 	f.nth = nth;
 	f.count = count;
 	unsigned id = ~0u;
-	assert_int_equal(tdxsim_fault_add(s, &f, &id), TDXSIM_OK);
+	TSIM_CHECK_OK(tdxsim_fault_add(s, &f, &id));
 	return id;
 }
 
 uint64_t tsim_fault_fired(tdxsim *s, unsigned id)
 {
 	uint64_t n = ~0ULL;
-	assert_int_equal(tdxsim_fault_fired(s, id, &n), TDXSIM_OK);
+	TSIM_CHECK_OK(tdxsim_fault_fired(s, id, &n));
 	return n;
 }
 
@@ -265,5 +259,5 @@ void tsim_bringup(tdxsim *s, struct tsim_tdmrs *t)
 	tsim_vmxon_all(s);
 	tsim_to_ready(s, t);
 	tsim_tdmr_init_all(s, t);
-	assert_int_equal(tdxsim_module_state(s), TDX_SYS_READY);
+	expect_state(s, TDX_SYS_READY);
 }

@@ -3,7 +3,10 @@
  * seamcall_ok() asserts TDX_SUCCESS; seamcall_raw() returns the raw status
  * for negative tests. assert_tdx_status() prints both status names.
  *
- * Include after <setjmp.h>, <stdarg.h>, <stddef.h> and <cmocka.h>.
+ * A failed expectation goes through tsim_fail_at() (tsim_check.h): a cmocka
+ * failure in the tests (library tsim_harness), a message and exit status 1
+ * in programs without cmocka (library tsim_harness_core). Nothing here needs
+ * <cmocka.h>.
  */
 #ifndef TSIM_H
 #define TSIM_H
@@ -13,8 +16,9 @@
 #include <string.h>
 
 #include "tdxsim/tdxsim.h"
+#include "tsim_check.h"
 
-/* A simulator with the default platform; fails the test if it cannot open. */
+/* A simulator with the default platform; fails if it cannot open. */
 tdxsim *tsim_create(const tdxsim_config *cfg);
 tdxsim *tsim_create_default(void);
 /* VMXON on every LP. */
@@ -28,10 +32,8 @@ uint64_t seamcall_raw(tdxsim *s, unsigned lp, uint64_t fn, struct tdx_module_arg
 	tsim_expect_status(__FILE__, __LINE__, TDX_SUCCESS, seamcall_raw((s), (lp), (fn), (a)), (fn))
 #define assert_tdx_status(want, got) \
 	tsim_expect_status(__FILE__, __LINE__, (want), (got), ~0ULL)
+/* Fails at file:line with "<leaf>: expected <want>, got <got>" (fn ~0: no leaf). */
 void tsim_expect_status(const char *file, int line, uint64_t want, uint64_t got, uint64_t fn);
-/* Set in worker threads: a failed expectation prints and aborts the process
- * (cmocka can fail a test only from its own thread). */
-extern _Thread_local int tsim_worker_thread;
 
 /* Bring-up steps, as Linux orders them (tdx-abi.md 6.1). */
 void tsim_sys_init(tdxsim *s);                 /* SYS.INIT on LP 0 */

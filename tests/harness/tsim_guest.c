@@ -1,7 +1,4 @@
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -47,6 +44,9 @@
 #define EPT_RWX         0x7ULL
 #define EPT_MT_WB       (6ULL << 3)
 #define EPT_ADDR_MASK   0x000FFFFFFFFFF000ULL
+/* Bit 63, suppress #VE: KVM's non-present entries have it set (an access is a
+ * TD exit); its MMIO entries are 0, not present with the bit clear (a #VE). */
+#define EPT_SVE         (1ULL << 63)
 
 #define call_ok(s, lp, fn, a) \
 	tsim_expect_status(__FILE__, __LINE__, TDX_SUCCESS, tsim_seamcall_retry((s), (lp), (fn), (a)), (fn))
@@ -57,20 +57,31 @@ static uint64_t zeroed_page(struct tg_vm *vm)
 {
 	static const uint8_t zero[4096];
 	uint64_t pa = tsim_page(vm->e);
-	assert_int_equal(tdxsim_mem_write(vm->e->s, pa, 0, zero, sizeof(zero)), TDXSIM_OK);
+	TSIM_CHECK_OK(tdxsim_mem_write(vm->e->s, pa, 0, zero, sizeof(zero)));
+	return pa;
+}
+
+/* A shared-EPT table page: 512 non-present entries with suppress #VE set. */
+static uint64_t ept_table_page(struct tg_vm *vm)
+{
+	uint64_t none[512];
+	for (unsigned i = 0; i < 512; i++)
+		none[i] = EPT_SVE;
+	uint64_t pa = tsim_page(vm->e);
+	TSIM_CHECK_OK(tdxsim_mem_write(vm->e->s, pa, 0, none, sizeof(none)));
 	return pa;
 }
 
 static uint64_t ept_read(struct tg_vm *vm, uint64_t pa)
 {
 	uint64_t v = 0;
-	assert_int_equal(tdxsim_mem_read(vm->e->s, pa, 0, &v, 8), TDXSIM_OK);
+	TSIM_CHECK_OK(tdxsim_mem_read(vm->e->s, pa, 0, &v, 8));
 	return v;
 }
 
 static void ept_write(struct tg_vm *vm, uint64_t pa, uint64_t v)
 {
-	assert_int_equal(tdxsim_mem_write(vm->e->s, pa, 0, &v, 8), TDXSIM_OK);
+	TSIM_CHECK_OK(tdxsim_mem_write(vm->e->s, pa, 0, &v, 8));
 }
 
 /* PA of the 4K leaf entry of gpa (shared bit included), creating the
@@ -85,8 +96,8 @@ static uint64_t ept_leaf(struct tg_vm *vm, uint64_t gpa, bool create)
 			if (!create)
 				return 0;
 			if (vm->n_ept_pages >= TG_MAX_EPT_PAGES)
-				fail_msg("tsim_guest: shared EPT full");
-			uint64_t pa = zeroed_page(vm);
+				TSIM_FAIL("tsim_guest: shared EPT full");
+			uint64_t pa = ept_table_page(vm);
 			vm->ept_pages[vm->n_ept_pages++] = pa;
 			e = pa | EPT_RWX;
 			ept_write(vm, epa, e);
@@ -107,12 +118,12 @@ uint64_t td_shared_pa(struct tg_vm *vm, uint64_t offset)
 
 uint64_t td_map_shared(struct tg_vm *vm, uint64_t offset)
 {
-	assert_true((offset & 0xFFF) == 0);
-	assert_true((offset & vm->shared_bit) == 0);
+	TSIM_CHECK((offset & 0xFFF) == 0);
+	TSIM_CHECK((offset & vm->shared_bit) == 0);
 	if (td_shared_pa(vm, offset))
-		fail_msg("td_map_shared: offset 0x%llx already mapped", (unsigned long long)offset);
+		TSIM_FAIL("td_map_shared: offset 0x%llx already mapped", (unsigned long long)offset);
 	if (vm->n_shared >= TG_MAX_SHARED)
-		fail_msg("td_map_shared: too many shared pages");
+		TSIM_FAIL("td_map_shared: too many shared pages");
 	uint64_t pa = zeroed_page(vm);
 	ept_write(vm, ept_leaf(vm, offset | vm->shared_bit, true), pa | EPT_RWX | EPT_MT_WB);
 	vm->shared[vm->n_shared].offset = offset;
@@ -129,9 +140,20 @@ void td_unmap_shared(struct tg_vm *vm, uint64_t offset)
 			continue;
 		uint64_t epa = ept_leaf(vm, offset | vm->shared_bit, false);
 		if (epa)
-			ept_write(vm, epa, 0);
+			ept_write(vm, epa, EPT_SVE);
 		vm->shared[i] = vm->shared[--vm->n_shared];
 		return;
+	}
+}
+
+void td_map_mmio(struct tg_vm *vm, uint64_t offset, uint64_t size)
+{
+	TSIM_CHECK((offset & 0xFFF) == 0 && (size & 0xFFF) == 0);
+	TSIM_CHECK((offset & vm->shared_bit) == 0);
+	for (uint64_t off = offset; off < offset + size; off += 4096) {
+		if (td_shared_pa(vm, off))
+			TSIM_FAIL("td_map_mmio: offset 0x%llx is mapped shared memory", (unsigned long long)off);
+		ept_write(vm, ept_leaf(vm, off | vm->shared_bit, true), 0);
 	}
 }
 
@@ -143,10 +165,12 @@ static void shared_xfer(struct tg_vm *vm, uint64_t offset, void *buf, size_t len
 		size_t n = 4096 - in < len ? 4096 - in : len;
 		uint64_t pa = td_shared_pa(vm, offset);
 		if (!pa)
-			fail_msg("tsim_guest: shared offset 0x%llx not mapped", (unsigned long long)offset);
+			TSIM_FAIL("tsim_guest: shared offset 0x%llx not mapped", (unsigned long long)offset);
 		tdxsim_err err = write ? tdxsim_mem_write(vm->e->s, pa + in, 0, p, n)
 				       : tdxsim_mem_read(vm->e->s, pa + in, 0, p, n);
-		assert_int_equal(err, TDXSIM_OK);
+		if (err != TDXSIM_OK)
+			TSIM_FAIL("tsim_guest: %s of %zu bytes at PA 0x%llx: %s", write ? "write" : "read", n,
+				  (unsigned long long)(pa + in), tdxsim_strerror(err));
 		p += n;
 		offset += n;
 		len -= n;
@@ -167,9 +191,9 @@ void td_shared_write(struct tg_vm *vm, uint64_t offset, const void *buf, size_t 
 
 struct tg_vm *td_create_attr(struct tsim_env *e, unsigned max_vcpus, uint64_t attributes)
 {
-	assert_true(max_vcpus >= 1 && max_vcpus <= TSIM_MAX_VCPUS && max_vcpus <= GUEST_MAX_VCPUS);
+	TSIM_CHECK(max_vcpus >= 1 && max_vcpus <= TSIM_MAX_VCPUS && max_vcpus <= GUEST_MAX_VCPUS);
 	struct tg_vm *vm = calloc(1, sizeof(*vm));
-	assert_non_null(vm);
+	TSIM_CHECK(vm != NULL);
 	vm->e = e;
 	vm->max_vcpus = max_vcpus;
 	vm->aug_on_violation = true;
@@ -177,7 +201,7 @@ struct tg_vm *td_create_attr(struct tsim_env *e, unsigned max_vcpus, uint64_t at
 	tsim_td_build(e, &vm->td, attributes, (uint16_t)max_vcpus);
 	/* MNG.INIT with 4-level EPT: GPAW 48, shared bit 47. */
 	vm->shared_bit = guest_shared_bit(48);
-	vm->ept_root = zeroed_page(vm);
+	vm->ept_root = ept_table_page(vm);
 	vm->ucall_pa = td_map_shared(vm, GUEST_UCALL_OFFSET);
 	vm->xfer_pa = td_map_shared(vm, GUEST_XFER_OFFSET);
 	return vm;
@@ -191,7 +215,7 @@ struct tg_vm *td_create(struct tsim_env *e, unsigned max_vcpus)
 struct tg_vcpu *td_vcpu_add(struct tg_vm *vm, unsigned lp)
 {
 	if (vm->n_vcpus >= vm->max_vcpus)
-		fail_msg("td_vcpu_add: TD has %u vCPUs already", vm->n_vcpus);
+		TSIM_FAIL("td_vcpu_add: TD has %u vCPUs already", vm->n_vcpus);
 	struct tg_vcpu *v = &vm->vcpu[vm->n_vcpus];
 	memset(v, 0, sizeof(*v));
 	v->vm = vm;
@@ -209,7 +233,7 @@ struct tg_vcpu *td_vcpu_add(struct tg_vm *vm, unsigned lp)
 
 void td_add_private(struct tg_vm *vm, uint64_t gpa, const void *data, size_t size, bool extend)
 {
-	assert_true((gpa & 0xFFF) == 0 && (size & 0xFFF) == 0);
+	TSIM_CHECK((gpa & 0xFFF) == 0 && (size & 0xFFF) == 0);
 	const uint8_t *p = data;
 	for (size_t off = 0; off < size; off += 4096)
 		tsim_page_add(&vm->td, gpa + off, p ? p + off : NULL, extend);
@@ -218,27 +242,27 @@ void td_add_private(struct tg_vm *vm, uint64_t gpa, const void *data, size_t siz
 void td_aug_private(struct tg_vm *vm, uint64_t gpa, uint64_t size, unsigned level)
 {
 	uint64_t step = 4096ULL << (9 * level);
-	assert_true((gpa & (step - 1)) == 0 && (size & (step - 1)) == 0);
+	TSIM_CHECK((gpa & (step - 1)) == 0 && (size & (step - 1)) == 0);
 	for (uint64_t off = 0; off < size; off += step)
 		tsim_page_aug(&vm->td, gpa + off, level);
 }
 
 void td_load_image_path(struct tg_vm *vm, const char *path, uint64_t arg)
 {
-	assert_false(vm->loaded);
+	TSIM_CHECK_MSG(!vm->loaded, "td_load_image: an image is loaded already");
 	if (vm->n_vcpus == 0)
-		fail_msg("td_load_image: add the vCPUs first (num_vcpus goes to the boot page)");
+		TSIM_FAIL("td_load_image: add the vCPUs first (num_vcpus goes to the boot page)");
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		fail_msg("td_load_image: cannot open %s", path);
+		TSIM_FAIL("td_load_image: cannot open %s: %s", path, strerror(errno));
 	uint8_t *img = calloc(1, GUEST_IMAGE_SIZE);
-	assert_non_null(img);
+	TSIM_CHECK(img != NULL);
 	size_t n = fread(img, 1, GUEST_IMAGE_SIZE, f);
 	int extra = fgetc(f);
 	fclose(f);
 	if (n != GUEST_IMAGE_SIZE || extra != EOF) {
 		free(img);
-		fail_msg("td_load_image: %s is not a %u-byte image", path, GUEST_IMAGE_SIZE);
+		TSIM_FAIL("td_load_image: %s is not a %u-byte image", path, GUEST_IMAGE_SIZE);
 	}
 	td_add_private(vm, GUEST_IMAGE_GPA, img, GUEST_IMAGE_SIZE, true);
 	free(img);
@@ -329,7 +353,7 @@ static uint64_t map_gpa(struct tg_vm *vm, uint64_t start, uint64_t size, uint64_
 				if (gpa < vm->td.page[i].gpa || gpa >= vm->td.page[i].gpa + psz)
 					continue;
 				if (vm->td.page[i].level != 0)
-					fail_msg("MapGPA: 0x%llx is inside a 2 MiB private page (not supported)",
+					TSIM_FAIL("MapGPA: 0x%llx is inside a 2 MiB private page (not supported)",
 						 (unsigned long long)gpa);
 				tsim_page_zap(&vm->td, gpa, 0);
 				break;
@@ -376,7 +400,7 @@ static uint64_t handle_vmcall(struct tg_vcpu *v, const struct tdx_module_args *a
 				return UCALL_NONE;
 			}
 			if (uc->cmd == UCALL_NONE)
-				fail_msg("vCPU %u: ucall with cmd 0", v->index);
+				TSIM_FAIL("vCPU %u: ucall with cmd 0", v->index);
 			return uc->cmd;
 		}
 		if ((size != 1 && size != 2 && size != 4 && size != 8) || a->r13 > 1 ||
@@ -446,7 +470,7 @@ static uint64_t handle_vmcall(struct tg_vcpu *v, const struct tdx_module_args *a
 		break;
 	}
 	case GHCI_FATAL:
-		fail_msg("vCPU %u: guest ReportFatalError, code 0x%llx", v->index,
+		TSIM_FAIL("vCPU %u: guest ReportFatalError, code 0x%llx", v->index,
 			 (unsigned long long)a->r12);
 		break;
 	default:
@@ -456,18 +480,20 @@ static uint64_t handle_vmcall(struct tg_vcpu *v, const struct tdx_module_args *a
 	return UCALL_NONE;
 }
 
+static uint64_t guest_rip(struct tg_vcpu *v);
+
 static void handle_ept_violation(struct tg_vcpu *v, const struct tdx_module_args *a)
 {
 	struct tg_vm *vm = v->vm;
 	uint64_t gpa = a->r8;
 	if (gpa & vm->shared_bit)
-		fail_msg("vCPU %u: EPT violation on shared GPA 0x%llx (qualification 0x%llx): not mapped "
+		TSIM_FAIL("vCPU %u: EPT violation on shared GPA 0x%llx (qualification 0x%llx): not mapped "
 			 "in the shared EPT", v->index, (unsigned long long)gpa, (unsigned long long)a->rcx);
 	if ((a->rdx & EEQ_TYPE_MASK) == EEQ_PENDING_EPT)
-		fail_msg("vCPU %u: guest touched unaccepted private GPA 0x%llx", v->index,
-			 (unsigned long long)gpa);
+		TSIM_FAIL("vCPU %u: guest touched unaccepted private GPA 0x%llx at RIP 0x%llx", v->index,
+			 (unsigned long long)gpa, (unsigned long long)guest_rip(v));
 	if (!vm->aug_on_violation)
-		fail_msg("vCPU %u: EPT violation on private GPA 0x%llx (qualification 0x%llx, ext 0x%llx)",
+		TSIM_FAIL("vCPU %u: EPT violation on private GPA 0x%llx (qualification 0x%llx, ext 0x%llx)",
 			 v->index, (unsigned long long)gpa, (unsigned long long)a->rcx,
 			 (unsigned long long)a->rdx);
 	tsim_page_aug(&vm->td, gpa & ~0xFFFULL, 0);
@@ -501,7 +527,7 @@ uint64_t vcpu_run(struct tg_vcpu *v, struct ucall *uc)
 		}
 		if ((st & STATUS_CLASS_MASK) != TDX_SUCCESS) {
 			char buf[128];
-			fail_msg("vCPU %u: TDH.VP.ENTER: %s (0x%016llx), reason %u, qual 0x%llx, GPA 0x%llx; "
+			TSIM_FAIL("vCPU %u: TDH.VP.ENTER: %s (0x%016llx), reason %u, qual 0x%llx, GPA 0x%llx; "
 				 "console: %s", v->index, tdx_status_str(st, buf, sizeof(buf)),
 				 (unsigned long long)st, EXIT_REASON(st), (unsigned long long)a.rcx,
 				 (unsigned long long)a.r8, vm->console);
@@ -527,12 +553,14 @@ uint64_t vcpu_run(struct tg_vcpu *v, struct ucall *uc)
 		case EXIT_HLT:
 			return UCALL_NONE;
 		case EXIT_EXTERNAL_INTERRUPT:
+			atomic_store(&v->last_intr_info, a.r9);
+			atomic_fetch_add(&v->intr_exits, 1);
 			if (getenv("TSIM_GUEST_TRACE"))
 				fprintf(stderr, "vCPU %u: external interrupt at RIP 0x%llx\n", v->index,
 					(unsigned long long)guest_rip(v));
 			break;
 		default:
-			fail_msg("vCPU %u: unhandled TD exit reason %u (RAX 0x%016llx, qual 0x%llx, GPA 0x%llx)",
+			TSIM_FAIL("vCPU %u: unhandled TD exit reason %u (RAX 0x%016llx, qual 0x%llx, GPA 0x%llx)",
 				 v->index, EXIT_REASON(st), (unsigned long long)st, (unsigned long long)a.rcx,
 				 (unsigned long long)a.r8);
 		}
@@ -556,16 +584,16 @@ static void expect_cmd(struct tg_vcpu *v, struct ucall *uc, uint64_t want, uint6
 {
 	uint64_t cmd = vcpu_run(v, uc);
 	if (cmd == UCALL_ABORT)
-		fail_msg("vCPU %u: guest assertion at %s:%u: %s", v->index, uc->file, uc->line, uc->message);
+		TSIM_FAIL("vCPU %u: guest assertion at %s:%u: %s", v->index, uc->file, uc->line, uc->message);
 	if (cmd == UCALL_UNHANDLED)
-		fail_msg("vCPU %u: guest exception vector %llu error 0x%llx at RIP 0x%llx", v->index,
+		TSIM_FAIL("vCPU %u: guest exception vector %llu error 0x%llx at RIP 0x%llx", v->index,
 			 (unsigned long long)uc->args[0], (unsigned long long)uc->args[1],
 			 (unsigned long long)uc->args[2]);
 	if (cmd != want)
-		fail_msg("vCPU %u: expected %s, got %s (%s:%u)", v->index, ucall_name(want), ucall_name(cmd),
+		TSIM_FAIL("vCPU %u: expected %s, got %s (%s:%u)", v->index, ucall_name(want), ucall_name(cmd),
 			 uc->file, uc->line);
 	if (want == UCALL_SYNC && uc->args[0] != stage)
-		fail_msg("vCPU %u: expected SYNC(%llu), got SYNC(%llu) at %s:%u", v->index,
+		TSIM_FAIL("vCPU %u: expected SYNC(%llu), got SYNC(%llu) at %s:%u", v->index,
 			 (unsigned long long)stage, (unsigned long long)uc->args[0], uc->file, uc->line);
 }
 

@@ -22,13 +22,16 @@
  * ucall page and the transfer page from the start, more with
  * td_map_shared() or by the guest's MapGPA.
  *
- * Every SEAMCALL is asserted to succeed (cmocka), as in tsim_td.h; a TD exit
- * the harness cannot handle fails the test with its status name.
+ * Every SEAMCALL is asserted to succeed, as in tsim_td.h; a TD exit the
+ * harness cannot handle fails with its status name. Failures go through
+ * tsim_fail_at() (tsim_check.h): a cmocka test failure when linked into the
+ * tests (tsim_harness), a message on stderr and exit status 1 in programs
+ * without cmocka (tsim_harness_core: the examples).
  *
  * Threads: each vCPU may be run by its own thread (vcpu_run() on the vCPU's
- * LP); exit handling is serialised by vm->lock, callbacks included. A
- * failure inside vcpu_run() is a cmocka failure, which only the main thread
- * may raise: threaded tests check results after joining. MapGPA to shared
+ * LP); exit handling is serialised by vm->lock, callbacks included. In the
+ * tests a failure inside vcpu_run() is a cmocka failure, which only the main
+ * thread may raise: threaded tests check results after joining. MapGPA to shared
  * removes private pages (MEM.TRACK, PAGE.REMOVE), which needs the other
  * vCPUs out of the TD: convert from single-vCPU phases only.
  *
@@ -38,6 +41,7 @@
 #define TSIM_GUEST_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -88,6 +92,10 @@ struct tg_vcpu {
 	uint64_t last_exit;                 /* RAX of the last VP.ENTER */
 	uint64_t entries;                   /* VP.ENTER calls */
 	uint64_t ept_augs;                  /* pages AUGed at EPT violations */
+	/* External-interrupt exits (reason 1) and the last one's R9 (written
+	 * by the thread running the vCPU, readable from any). */
+	_Atomic uint64_t intr_exits;
+	_Atomic uint64_t last_intr_info;
 };
 
 struct tg_vm {
@@ -148,6 +156,12 @@ void td_destroy(struct tg_vm *vm);
 uint64_t td_map_shared(struct tg_vm *vm, uint64_t offset);
 /* Remove a shared mapping (no-op if none). */
 void td_unmap_shared(struct tg_vm *vm, uint64_t offset);
+/* Mark [offset, offset + size) (4 KiB aligned, shared bit not included) as
+ * MMIO the way KVM does for a TD: shared-EPT leaf entries 0 (not present,
+ * suppress-#VE clear), so that a guest access is a #VE in the TD (reason 48)
+ * which the guest turns into TDG.VP.VMCALL<#VE.RequestMMIO> (ops.mmio).
+ * Other unmapped shared GPAs keep suppress #VE set: an access is a TD exit. */
+void td_map_mmio(struct tg_vm *vm, uint64_t offset, uint64_t size);
 /* PA of the host page mapped at shared offset, 0 if none. */
 uint64_t td_shared_pa(struct tg_vm *vm, uint64_t offset);
 /* Host access to shared memory by offset (may cross pages of the mapping). */
@@ -159,7 +173,7 @@ void td_shared_write(struct tg_vm *vm, uint64_t offset, const void *buf, size_t 
  * or halts (TDVMCALL HLT or the HLT instruction: returns UCALL_NONE with
  * uc->cmd = UCALL_NONE). Handles in between: console and I/O, MMIO, MSR,
  * CPUID, MapGPA, EPT violations (PAGE.AUG), external interrupts. A fatal
- * exit or an exit it cannot handle fails the test.
+ * exit or an exit it cannot handle fails (tsim_fail_at()).
  */
 uint64_t vcpu_run(struct tg_vcpu *v, struct ucall *uc);
 /* vcpu_run() expecting a SYNC with args[0] == stage (fails otherwise,

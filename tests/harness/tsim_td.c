@@ -1,7 +1,3 @@
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
 #include <sched.h>
 
 #include "tsim_td.h"
@@ -19,7 +15,7 @@ void tsim_env_init_cfg(struct tsim_env *e, const tdxsim_config *cfg)
 	e->s = tsim_create(cfg);
 	tsim_bringup(e->s, &e->t);
 	tdxsim_info info = { .size = sizeof(info) };
-	assert_int_equal(tdxsim_info_get(e->s, &info), TDXSIM_OK);
+	TSIM_CHECK_OK(tdxsim_info_get(e->s, &info));
 	e->n_lps = info.n_lps;
 	e->n_pkgs = info.packages;
 	e->first_keyid = info.first_tdx_keyid;
@@ -47,7 +43,7 @@ uint64_t tsim_page(struct tsim_env *e)
 {
 	uint64_t pa = __atomic_fetch_add(&e->next_pa, 4096, __ATOMIC_RELAXED);
 	if (pa + 4096 > e->end_pa)
-		fail_msg("tsim_page: out of test pages");
+		TSIM_FAIL("tsim_page: out of test pages");
 	return pa;
 }
 
@@ -56,7 +52,7 @@ uint64_t tsim_page_2m(struct tsim_env *e)
 	/* 2 MiB pages from their own region, [1 GiB, 2 GiB). */
 	uint64_t pa = __atomic_fetch_add(&e->next_pa_2m, 2ULL << 20, __ATOMIC_RELAXED);
 	if (pa + (2ULL << 20) > (2ULL << 30))
-		fail_msg("tsim_page_2m: out of 2 MiB test pages");
+		TSIM_FAIL("tsim_page_2m: out of 2 MiB test pages");
 	return pa;
 }
 
@@ -64,7 +60,7 @@ uint32_t tsim_hkid(struct tsim_env *e)
 {
 	uint32_t k = __atomic_fetch_add(&e->next_hkid, 1, __ATOMIC_RELAXED);
 	if (k >= e->first_keyid + e->n_keyids)
-		fail_msg("tsim_hkid: out of TD KeyIDs");
+		TSIM_FAIL("tsim_hkid: out of TD KeyIDs");
 	return k;
 }
 
@@ -77,7 +73,7 @@ uint64_t tsim_pa_outside(struct tsim_env *e)
 {
 	const struct tdx_tdmr_info *last = &e->t.info[e->t.n - 1];
 	uint64_t pa = last->base + last->size;
-	assert_true(pa < (1ULL << e->keyid_shift));
+	TSIM_CHECK(pa < (1ULL << e->keyid_shift));
 	return pa;
 }
 
@@ -89,7 +85,7 @@ struct seam_td *tsim_td_obj(struct tsim_td *td)
 unsigned tsim_page_type(struct tsim_env *e, uint64_t pa)
 {
 	unsigned type = ~0u;
-	assert_int_equal(tdxsim_pamt_lookup(e->s, pa, &type, NULL, NULL), TDXSIM_OK);
+	TSIM_CHECK_OK(tdxsim_pamt_lookup(e->s, pa, &type, NULL, NULL));
 	return type;
 }
 
@@ -97,7 +93,7 @@ void tsim_td_params(struct tsim_env *e, struct tdx_td_params *p, uint64_t attrib
 		    uint16_t max_vcpus)
 {
 	tdxsim_info info = { .size = sizeof(info) };
-	assert_int_equal(tdxsim_info_get(e->s, &info), TDXSIM_OK);
+	TSIM_CHECK_OK(tdxsim_info_get(e->s, &info));
 	memset(p, 0, sizeof(*p));
 	p->attributes = attributes;
 	p->xfam = 0x3;
@@ -174,7 +170,7 @@ void tsim_td_addcx(struct tsim_td *td)
 uint64_t tsim_td_init_raw(struct tsim_td *td, const struct tdx_td_params *p, uint64_t *rcx)
 {
 	uint64_t pa = td->shared;               /* page aligned */
-	assert_int_equal(tdxsim_mem_write(td->e->s, pa, 0, p, sizeof(*p)), TDXSIM_OK);
+	TSIM_CHECK_OK(tdxsim_mem_write(td->e->s, pa, 0, p, sizeof(*p)));
 	struct tdx_module_args a = { .rcx = td->tdr, .rdx = pa };
 	uint64_t st = tsim_seamcall_retry(td->e->s, td->lp, TDH_MNG_INIT, &a);
 	if (rcx)
@@ -195,7 +191,7 @@ struct tsim_vcpu *tsim_vcpu_add(struct tsim_td *td, unsigned lp)
 {
 	tdxsim *s = td->e->s;
 	if (td->n_vcpus >= TSIM_MAX_VCPUS)
-		fail_msg("tsim_vcpu_add: too many vCPUs");
+		TSIM_FAIL("tsim_vcpu_add: too many vCPUs");
 	struct tsim_vcpu *v = &td->vcpu[td->n_vcpus];
 	v->lp = lp;
 	v->tdvpr = tsim_page(td->e);
@@ -229,7 +225,7 @@ void tsim_sept_map(struct tsim_td *td, uint64_t gpa, unsigned level)
 		if (sept_has(td, gpa, (unsigned)l))
 			continue;
 		if (td->n_sept >= TSIM_MAX_SEPT)
-			fail_msg("tsim_sept_map: too many S-EPT pages");
+			TSIM_FAIL("tsim_sept_map: too many S-EPT pages");
 		uint64_t mask = ~((4096ULL << (9 * l)) - 1);
 		uint64_t pa = tsim_page(td->e);
 		struct tdx_module_args a = { .rcx = (gpa & mask) | (unsigned)l, .rdx = td->tdr, .r8 = pa };
@@ -247,17 +243,18 @@ void tsim_sept_force_state(struct tsim_td *td, uint64_t gpa, unsigned state, uin
 	for (unsigned i = 0; i < td->n_sept; i++)
 		if (td->sept[i].level == 1 && td->sept[i].gpa == (gpa & ~(TDX_2M - 1)))
 			table = td->sept[i].pa;
-	assert_true(table != 0);
+	TSIM_CHECK_MSG(table != 0, "tsim_sept_force_state: no 4K S-EPT table for GPA 0x%llx",
+		       (unsigned long long)gpa);
 	uint64_t epa = table + 8 * ((gpa >> 12) & 511), v;
-	assert_int_equal(tdxsim_mem_read(td->e->s, epa, td->hkid, &v, 8), TDXSIM_OK);
+	TSIM_CHECK_OK(tdxsim_mem_read(td->e->s, epa, td->hkid, &v, 8));
 	v = (v & ~(SEPT_STATE_MASK | clear)) | ((uint64_t)state << SEPT_STATE_SHIFT);
-	assert_int_equal(tdxsim_mem_write(td->e->s, epa, td->hkid, &v, 8), TDXSIM_OK);
+	TSIM_CHECK_OK(tdxsim_mem_write(td->e->s, epa, td->hkid, &v, 8));
 }
 
 static void page_track(struct tsim_td *td, uint64_t gpa, uint64_t pa, unsigned level)
 {
 	if (td->n_pages >= TSIM_MAX_PAGES)
-		fail_msg("tsim: too many private pages");
+		TSIM_FAIL("tsim: too many private pages");
 	td->page[td->n_pages].gpa = gpa;
 	td->page[td->n_pages].pa = pa;
 	td->page[td->n_pages].level = level;
@@ -269,7 +266,7 @@ uint64_t tsim_page_add(struct tsim_td *td, uint64_t gpa, const void *src, bool e
 	tdxsim *s = td->e->s;
 	uint8_t zero[4096] = { 0 };
 	uint64_t src_pa = td->shared + 0x1000;
-	assert_int_equal(tdxsim_mem_write(s, src_pa, 0, src ? src : zero, 4096), TDXSIM_OK);
+	TSIM_CHECK_OK(tdxsim_mem_write(s, src_pa, 0, src ? src : zero, 4096));
 	tsim_sept_map(td, gpa, 0);
 	uint64_t pa = tsim_page(td->e);
 	struct tdx_module_args a = { .rcx = gpa, .rdx = td->tdr, .r8 = pa, .r9 = src_pa };
@@ -309,7 +306,7 @@ void tsim_page_zap(struct tsim_td *td, uint64_t gpa, unsigned level)
 		if (td->page[i].gpa == gpa && td->page[i].level == level)
 			break;
 	if (i == td->n_pages)
-		fail_msg("tsim_page_zap: GPA 0x%llx not mapped", (unsigned long long)gpa);
+		TSIM_FAIL("tsim_page_zap: GPA 0x%llx not mapped", (unsigned long long)gpa);
 	struct tdx_module_args b = { .rcx = gpa | level, .rdx = td->tdr };
 	call_ok(s, td->lp, TDH_MEM_RANGE_BLOCK, &b);
 	if (td->finalized) {
@@ -377,5 +374,7 @@ void tsim_td_teardown(struct tsim_td *td)
 	reclaim(s, td->lp, td->tdr);
 	struct tdx_module_args w = { .rcx = tsim_keyed_pa(e, td->tdr, e->first_keyid) };
 	call_ok(s, td->lp, TDH_PHYMEM_PAGE_WBINVD, &w);
-	assert_int_equal(tsim_page_type(e, td->tdr), PT_NDA);
+	unsigned type = tsim_page_type(e, td->tdr);
+	TSIM_CHECK_MSG(type == PT_NDA, "tsim_td_teardown: TDR 0x%llx is PAMT type %u after reclaim, not PT_NDA",
+		       (unsigned long long)td->tdr, type);
 }

@@ -1,6 +1,7 @@
 /*
  * TD fixtures: build, populate and tear down TDs the way KVM does
- * (tdx-abi.md 6.3, 6.4), with every SEAMCALL asserted to succeed. Negative
+ * (tdx-abi.md 6.3, 6.4), with every SEAMCALL asserted to succeed (a failure
+ * goes through tsim_fail_at(), see tsim_check.h). Negative
  * tests use these to reach a state, then issue the call under test with
  * seamcall_raw().
  *
