@@ -94,6 +94,7 @@ void seam_read_pa(struct tdxsim *s, uint64_t pa, void *buf, uint64_t len)
 			continue;
 		}
 		phys_mem_rmw_lock(&s->mem, pa + i);
+		sim_mem_raw_locked(s, NULL, pa + i, n, SIM_RAW_READ_MASKED);
 		memcpy(b + i, phys_mem_ptr(&s->mem, pa + i), n);
 		zero_owned_lines(s, pa + i, b + i, n);
 		phys_mem_rmw_unlock(&s->mem, pa + i);
@@ -109,6 +110,7 @@ void seam_write_pa(struct tdxsim *s, uint64_t pa, const void *buf, uint64_t len)
 		if (!phys_mem_contains(&s->mem, pa + i, n))
 			continue;
 		phys_mem_rmw_lock(&s->mem, pa + i);
+		sim_mem_raw_locked(s, NULL, pa + i, n, SIM_RAW_WRITE);
 		memcpy(phys_mem_ptr(&s->mem, pa + i), b + i, n);
 		phys_mem_rmw_unlock(&s->mem, pa + i);
 	}

@@ -32,14 +32,23 @@ void sim_crypt_fini(struct sim_crypt *cc)
 	memset(cc, 0, sizeof(*cc));
 }
 
+/* Below, with the other lazy-zeroing code. */
+static void settle_keyid(struct tdxsim *s, uint32_t keyid);
+
 void sim_key_program(struct tdxsim *s, uint32_t keyid, const uint8_t key[SIM_KEY_BYTES])
 {
 	SIM_BUG_ON(keyid >= s->n_keyslots);
 	struct sim_keyslot *k = &s->keys[keyid];
-	memcpy(k->key, key, SIM_KEY_BYTES);
+	uint8_t nk[SIM_KEY_BYTES];
+	memcpy(nk, key, SIM_KEY_BYTES);
 	/* XTS refuses identical halves: make the tweak key differ. */
-	if (!memcmp(k->key, k->key + 16, 16))
-		k->key[16] ^= 1;
+	if (!memcmp(nk, nk + 16, 16))
+		nk[16] ^= 1;
+	/* Pages lazily zero under the old key get its ciphertext first (the
+	 * same key again, as each package programs it, changes nothing). */
+	if (atomic_load_explicit(&k->gen, memory_order_acquire) && memcmp(k->key, nk, SIM_KEY_BYTES))
+		settle_keyid(s, keyid);
+	memcpy(k->key, nk, SIM_KEY_BYTES);
 	atomic_fetch_add_explicit(&k->gen, 1, memory_order_release);
 }
 
@@ -81,6 +90,9 @@ static void xts_page(EVP_CIPHER_CTX *ctx, uint64_t page_pa, uint8_t *out, const 
 	SIM_BUG_ON(EVP_CipherUpdate(ctx, out, &n, in, 4096) != 1 || n != 4096);
 }
 
+/* The plaintext of a lazily zeroed page. */
+static const uint8_t zero_page[4096];
+
 /* A temporary context standing in for an LP's. */
 struct tmp_crypt {
 	struct sim_crypt cc;
@@ -105,6 +117,21 @@ static void tmp_put(struct sim_crypt *cc, struct tmp_crypt *t)
 	}
 }
 
+/*
+ * Make a lazily zeroed page real: the ciphertext of zeros under lz (its
+ * current key) into RAM, the mark dropped. The caller holds the page's RMW
+ * stripe lock. No version bump: no access through any KeyID can tell.
+ */
+static void materialise_locked(struct tdxsim *s, struct sim_crypt *cc, uint64_t page, uint32_t lz)
+{
+	uint32_t gen = atomic_load_explicit(&s->keys[lz].gen, memory_order_acquire);
+	key_ctx(s, cc->enc, &cc->enc_keyid, &cc->enc_gen, lz, gen, 1);
+	xts_page(cc->enc, page, phys_mem_ptr(&s->mem, page), zero_page);
+	phys_mem_set_lazy(&s->mem, page, 0);
+	cc->stat_encrypts++;
+	cc->stat_materialised++;
+}
+
 /* The cache entry to hold page's plaintext: a valid one if present (*valid
  * set), else the least recently used. */
 static struct sim_crypt_page *cache_slot(struct sim_crypt *cc, uint64_t page, uint32_t keyid,
@@ -127,8 +154,9 @@ static struct sim_crypt_page *cache_slot(struct sim_crypt *cc, uint64_t page, ui
 /*
  * Plaintext of a whole page through keyid: from the LP cache when valid,
  * else decrypted from RAM (under the page's RMW stripe, so a concurrent
- * partial write is never seen half done). Returns a pointer valid until the
- * next call on cc (into the cache, or into scratch).
+ * partial write is never seen half done), or zero_page (not cached) if the
+ * page is lazily zero under keyid. Returns a pointer valid until the next
+ * call on cc (into the cache, or into scratch, or zero_page).
  */
 static const uint8_t *page_plain(struct tdxsim *s, struct sim_crypt *cc, uint64_t page,
 				 uint32_t keyid, uint32_t gen, uint8_t *scratch)
@@ -149,6 +177,15 @@ static const uint8_t *page_plain(struct tdxsim *s, struct sim_crypt *cc, uint64_
 	}
 	key_ctx(s, cc->dec, &cc->dec_keyid, &cc->dec_gen, keyid, gen, 0);
 	phys_mem_rmw_lock(m, page);
+	uint32_t lz = phys_mem_lazy(m, page);
+	if (lz == keyid) {
+		/* Lazily zero under this KeyID: zeros, nothing to cache. */
+		phys_mem_rmw_unlock(m, page);
+		cc->stat_lazy_reads++;
+		return zero_page;
+	}
+	if (lz)
+		materialise_locked(s, cc, page, lz);
 	ver = phys_mem_page_ver(m, page);
 	xts_page(cc->dec, page, out, phys_mem_ptr(m, page));
 	phys_mem_rmw_unlock(m, page);
@@ -203,10 +240,22 @@ unsigned sim_priv_read(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint
 		if (!cc->cache && n == 4096) {
 			key_ctx(s, cc->dec, &cc->dec_keyid, &cc->dec_gen, keyid, gen, 0);
 			phys_mem_rmw_lock(m, page);
-			xts_page(cc->dec, page, dst, phys_mem_ptr(m, page));
+			uint32_t lz = phys_mem_lazy(m, page);
+			if (lz == keyid) {
+				memset(dst, 0, 4096);
+				cc->stat_lazy_reads++;
+			} else {
+				if (lz)
+					materialise_locked(s, cc, page, lz);
+				xts_page(cc->dec, page, dst, phys_mem_ptr(m, page));
+			}
 			phys_mem_rmw_unlock(m, page);
 		} else {
-			memcpy(dst, page_plain(s, cc, page, keyid, gen, scratch) + off, n);
+			const uint8_t *plain = page_plain(s, cc, page, keyid, gen, scratch);
+			if (plain == zero_page)
+				memset(dst, 0, n);
+			else
+				memcpy(dst, plain + off, n);
 		}
 		dst += n;
 		pa += n;
@@ -229,7 +278,6 @@ void sim_priv_write(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_
 	struct tmp_crypt t;
 	cc = tmp_get(cc, &t);
 	uint8_t scratch[4096], cipher[4096];
-	key_ctx(s, cc->enc, &cc->enc_keyid, &cc->enc_gen, keyid, gen, 1);
 	while (len) {
 		uint64_t page = pa & ~4095ULL, off = pa & 4095, n = 4096 - off;
 		if (n > len)
@@ -237,6 +285,7 @@ void sim_priv_write(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_
 		uint8_t *ram = phys_mem_ptr(m, page);
 		phys_mem_rmw_lock(m, page);
 		uint32_t ver = phys_mem_page_ver(m, page);
+		uint32_t lz = phys_mem_lazy(m, page);
 		/* Plaintext of the page after this write, kept in the LP's cache
 		 * (write-through) so the next access does not decrypt. */
 		struct sim_crypt_page *e = NULL;
@@ -247,9 +296,27 @@ void sim_priv_write(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_
 			plain = e->data;
 		}
 		if (n == 4096) {
+			/* No byte of the old page survives, lazily zero or not. */
 			memcpy(plain, src, 4096);
+			key_ctx(s, cc->enc, &cc->enc_keyid, &cc->enc_gen, keyid, gen, 1);
 			xts_page(cc->enc, page, ram, plain);
+			if (lz)
+				phys_mem_set_lazy(m, page, 0);
+		} else if (lz == keyid) {
+			/* Lazily zero under this KeyID: the old plaintext is zeros;
+			 * the whole page is encrypted, which materialises it. */
+			if (!valid)
+				memset(plain, 0, 4096);
+			else
+				cc->stat_hits++;
+			memcpy(plain + off, src, n);
+			key_ctx(s, cc->enc, &cc->enc_keyid, &cc->enc_gen, keyid, gen, 1);
+			xts_page(cc->enc, page, ram, plain);
+			phys_mem_set_lazy(m, page, 0);
+			cc->stat_materialised++;
 		} else {
+			if (lz)
+				materialise_locked(s, cc, page, lz);
 			/* Read-modify-write; store back only the lines written. */
 			if (!valid) {
 				key_ctx(s, cc->dec, &cc->dec_keyid, &cc->dec_gen, keyid, gen, 0);
@@ -263,6 +330,7 @@ void sim_priv_write(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_
 			 * encrypting the prefix up to the last line written gives
 			 * those lines' ciphertext at a fraction of the page's cost. */
 			uint64_t l0 = off & ~63ULL, l1 = (off + n + 63) & ~63ULL;
+			key_ctx(s, cc->enc, &cc->enc_keyid, &cc->enc_gen, keyid, gen, 1);
 			xts_prefix(cc->enc, page, cipher, plain, l1);
 			memcpy(ram + l0, cipher + l0, l1 - l0);
 		}
@@ -286,11 +354,122 @@ void sim_priv_write(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_
 	tmp_put(cc, &t);
 }
 
+/* Record page number pfn in the KeyID's range of possibly lazy pages. */
+static void lazy_range_add(struct sim_keyslot *k, uint64_t pfn)
+{
+	uint64_t hi = atomic_load_explicit(&k->lazy_hi, memory_order_relaxed);
+	while (hi <= pfn && !atomic_compare_exchange_weak_explicit(&k->lazy_hi, &hi, pfn + 1,
+								   memory_order_relaxed,
+								   memory_order_relaxed))
+		;
+	uint64_t lo_inv = atomic_load_explicit(&k->lazy_lo_inv, memory_order_relaxed);
+	while (lo_inv < ~pfn && !atomic_compare_exchange_weak_explicit(&k->lazy_lo_inv, &lo_inv, ~pfn,
+									memory_order_relaxed,
+									memory_order_relaxed))
+		;
+}
+
+/*
+ * MOVDIR64B of zeros through keyid, lazily: each page is marked zero under
+ * keyid and changes as a full-page write would (lines TD-owned, unpoisoned;
+ * version bumped, so every LP's cached plaintext is stale), without AES.
+ */
 void sim_priv_zero(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_t keyid,
 		   uint64_t len)
 {
-	static const uint8_t zero[4096];
+	struct phys_mem *m = &s->mem;
 	SIM_BUG_ON((pa | len) & 4095);
-	for (uint64_t off = 0; off < len; off += 4096)
-		sim_priv_write(s, cc, pa + off, keyid, zero, 4096);
+	uint32_t gen = keyid < s->n_keyslots ?
+		       atomic_load_explicit(&s->keys[keyid].gen, memory_order_acquire) : 0;
+	if (!gen || !len)
+		return;                 /* no key: the write is dropped (model) */
+	lazy_range_add(&s->keys[keyid], pa >> 12);
+	lazy_range_add(&s->keys[keyid], (pa + len - 1) >> 12);
+	for (uint64_t page = pa; page < pa + len; page += 4096) {
+		phys_mem_rmw_lock(m, page);
+		phys_mem_set_lazy(m, page, keyid);
+		phys_mem_set_owned(m, page, 4096);
+		phys_mem_bump(m, page, 4096);
+		phys_mem_rmw_unlock(m, page);
+		if (cc)
+			cc->stat_lazy_zeros++;
+	}
+}
+
+/* ---- Raw access to lazily zeroed pages ---------------------------------------- */
+
+void sim_mem_raw_locked(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint64_t len,
+			int how)
+{
+	struct phys_mem *m = &s->mem;
+	uint64_t page = pa & ~4095ULL;
+	uint32_t lz = phys_mem_lazy(m, page);
+	if (!lz)
+		return;
+	if (how == SIM_RAW_READ_MASKED && phys_mem_page_owned(m, page))
+		return;                 /* every line reads as zeros whatever RAM holds */
+	if (how == SIM_RAW_WRITE && !(pa & 4095) && len >= 4096) {
+		phys_mem_set_lazy(m, page, 0);  /* overwritten whole */
+		return;
+	}
+	struct tmp_crypt t;
+	struct sim_crypt *c = tmp_get(cc, &t);
+	materialise_locked(s, c, page, lz);
+	tmp_put(c, &t);
+}
+
+void sim_mem_settle(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint64_t len)
+{
+	struct phys_mem *m = &s->mem;
+	struct tmp_crypt t;
+	struct sim_crypt *c = NULL;
+	if (!len)
+		return;
+	for (uint64_t page = pa & ~4095ULL; page < pa + len; page += 4096) {
+		if (!phys_mem_lazy(m, page))
+			continue;
+		phys_mem_rmw_lock(m, page);
+		uint32_t lz = phys_mem_lazy(m, page);
+		if (lz) {
+			if (!c)
+				c = tmp_get(cc, &t);
+			materialise_locked(s, c, page, lz);
+		}
+		phys_mem_rmw_unlock(m, page);
+	}
+	if (c)
+		tmp_put(c, &t);
+}
+
+void *sim_mem_host_ptr(struct tdxsim *s, uint64_t pa)
+{
+	if (phys_mem_lazy(&s->mem, pa))
+		sim_mem_settle(s, NULL, pa, 1);
+	return phys_mem_host_ptr(&s->mem, pa);
+}
+
+/* Before keyid's key changes: every page still lazily zero under it gets
+ * the old key's ciphertext (the range bounds where they can be). */
+static void settle_keyid(struct tdxsim *s, uint32_t keyid)
+{
+	struct phys_mem *m = &s->mem;
+	struct sim_keyslot *k = &s->keys[keyid];
+	uint64_t hi = atomic_exchange_explicit(&k->lazy_hi, 0, memory_order_relaxed);
+	uint64_t lo = ~atomic_exchange_explicit(&k->lazy_lo_inv, 0, memory_order_relaxed);
+	struct tmp_crypt t;
+	struct sim_crypt *c = NULL;
+	for (uint64_t pfn = lo; pfn < hi; pfn++) {
+		uint64_t page = pfn << 12;
+		if (phys_mem_lazy(m, page) != keyid)
+			continue;
+		phys_mem_rmw_lock(m, page);
+		if (phys_mem_lazy(m, page) == keyid) {
+			if (!c)
+				c = tmp_get(NULL, &t);
+			materialise_locked(s, c, page, keyid);
+		}
+		phys_mem_rmw_unlock(m, page);
+	}
+	if (c)
+		tmp_put(c, &t);
 }

@@ -14,6 +14,19 @@
  * Each LP has a small cache of decrypted pages, validated by the page's write
  * version (phys_mem_bump) and the key's generation, so repeated accesses to
  * the same page (S-EPT walks, 16 MR.EXTENDs per page) decrypt it once.
+ *
+ * Lazy zeroing: sim_priv_zero does not encrypt. It marks each page "zero
+ * under KeyID k" (phys_mem_lazy) and changes line states and the page
+ * version as a write would; the ciphertext of zeros is computed only if
+ * something needs the RAM bytes ("materialising" the page: encrypt 4 KiB of
+ * zeros under k into RAM, clear the mark; no version bump, since no access
+ * through any KeyID can tell). Reads through k return zeros, a partial write
+ * through k starts from zeros, a full-page write drops the mark; every other
+ * access to the RAM bytes materialises first: reads and partial writes
+ * through another private KeyID here, raw and shared-KeyID accesses in their
+ * callers through sim_mem_raw_locked / sim_mem_settle / sim_mem_host_ptr.
+ * Reprogramming k's key (sim_key_program) first materialises k's lazy pages
+ * under the old key, so a mark always refers to the current key.
  */
 #ifndef SIM_MKTME_H
 #define SIM_MKTME_H
@@ -30,6 +43,9 @@ typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
 struct sim_keyslot {
 	uint8_t key[SIM_KEY_BYTES];
 	_Atomic uint32_t gen;           /* 0: never programmed; bumped per PCONFIG */
+	/* Page numbers that may be lazily zero under this KeyID: [~lazy_lo_inv,
+	 * lazy_hi) (zero-initialised = empty), bounding sim_key_program's scan. */
+	_Atomic uint64_t lazy_lo_inv, lazy_hi;
 };
 
 struct sim_crypt_page {
@@ -48,6 +64,9 @@ struct sim_crypt {
 	struct sim_crypt_page tags[SIM_CRYPT_CACHE];    /* compact: one scan touches few lines */
 	uint8_t *cache_data;
 	uint64_t stat_decrypts, stat_encrypts, stat_hits;
+	uint64_t stat_lazy_zeros;       /* pages zeroed without encryption */
+	uint64_t stat_lazy_reads;       /* page reads answered zeros without decryption */
+	uint64_t stat_materialised;     /* lazily zeroed pages encrypted after all */
 };
 
 int sim_crypt_init(struct sim_crypt *cc);
@@ -72,8 +91,29 @@ void sim_priv_write(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_
  * the fast path of page-table walks. Poison is not reported. */
 uint64_t sim_priv_read64(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_t keyid);
 /* Zero [pa, pa+len) (page aligned) through a private KeyID with MOVDIR64B:
- * lines become TD-owned, unpoisoned, holding the ciphertext of zeros. */
+ * lines become TD-owned, unpoisoned, holding the ciphertext of zeros
+ * (lazily: see above). */
 void sim_priv_zero(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_t keyid,
 		   uint64_t len);
+
+/*
+ * Raw access to RAM of lazily zeroed pages. cc as above (NULL: a temporary
+ * context). sim_mem_raw_locked: [pa, pa+len) lies in one page whose RMW
+ * stripe lock the caller holds, and is about to be
+ *   SIM_RAW_READ_MASKED  read through a shared KeyID (TD-owned lines then
+ *                        read as zeros, so a lazy page needs nothing),
+ *   SIM_RAW_WRITE        written raw: a store covering the whole page drops
+ *                        the mark (no ciphertext survives), else materialise.
+ * sim_mem_settle: materialise every lazy page of [pa, pa+len), taking each
+ * page's lock (before raw bytes are read, or RAM is handed to code outside
+ * the model).
+ * sim_mem_host_ptr: the host's view of pa (phys_mem_host_ptr) with its page
+ * settled first: for pointers whose users access RAM directly.
+ */
+enum { SIM_RAW_READ_MASKED, SIM_RAW_WRITE };
+void sim_mem_raw_locked(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint64_t len,
+			int how);
+void sim_mem_settle(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint64_t len);
+void *sim_mem_host_ptr(struct tdxsim *s, uint64_t pa);
 
 #endif

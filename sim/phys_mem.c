@@ -56,7 +56,8 @@ int phys_mem_init(struct phys_mem *m, uint64_t size, int two)
 	m->page_meta = reserve(size >> 12);
 	m->line_meta = reserve(size >> 6);
 	m->page_ver = reserve((size >> 12) * sizeof(uint32_t));
-	if (!m->base || !m->page_meta || !m->line_meta || !m->page_ver) {
+	m->page_lazy = reserve((size >> 12) * sizeof(uint16_t));
+	if (!m->base || !m->page_meta || !m->line_meta || !m->page_ver || !m->page_lazy) {
 		phys_mem_fini(m);
 		return -1;
 	}
@@ -77,6 +78,8 @@ void phys_mem_fini(struct phys_mem *m)
 		munmap(m->line_meta, m->size >> 6);
 	if (m->page_ver)
 		munmap(m->page_ver, (m->size >> 12) * sizeof(uint32_t));
+	if (m->page_lazy)
+		munmap(m->page_lazy, (m->size >> 12) * sizeof(uint16_t));
 	memset(m, 0, sizeof(*m));
 	m->memfd = -1;
 }

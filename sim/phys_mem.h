@@ -21,6 +21,14 @@
  * are read and written with atomics, so a reader that does not take the
  * lock (a poison check, the invariant checker) sees a state that was
  * current at some point, never a torn one.
+ *
+ * Lazily zeroed pages: page_lazy[pa >> 12] != 0 says that the page's RAM
+ * logically holds the ciphertext of a zero page under that private KeyID
+ * (sim_priv_zero), which has not been computed: the RAM bytes are stale.
+ * Such a page is always PAGE_OWNED (every line TD-owned, none poisoned).
+ * Whoever looks at or changes the RAM bytes first makes it real
+ * (sim/mktme.h: sim_mem_raw_locked, sim_mem_settle). Changed only under the
+ * page's RMW stripe lock, together with the RAM.
  */
 #define PHYS_RMW_STRIPES 256
 
@@ -37,6 +45,9 @@ struct phys_mem {
 	/* Per-page write version, bumped by every write through the memory
 	 * model: lets decrypted-page caches know when they are stale. */
 	uint32_t *page_ver;
+	/* Per-page private KeyID of a lazily zeroed page, 0 if none (above):
+	 * 2 bytes per page, reserved like RAM, committed when first written. */
+	uint16_t *page_lazy;
 	/* Striped locks serialising read-modify-write of encrypted pages (a
 	 * partial write re-encrypts its page): an implementation detail, never
 	 * visible as a status. */
@@ -96,6 +107,23 @@ static inline uint32_t phys_mem_page_ver(const struct phys_mem *m, uint64_t pa)
 }
 /* Every page of [pa, pa+len) changed. */
 void phys_mem_bump(struct phys_mem *m, uint64_t pa, uint64_t len);
+
+/* The private KeyID under which the page of pa is lazily zero, or 0. Stable
+ * only under the page's RMW stripe lock; a lock-free load is a hint. */
+static inline uint32_t phys_mem_lazy(const struct phys_mem *m, uint64_t pa)
+{
+	return __atomic_load_n(&m->page_lazy[pa >> 12], __ATOMIC_ACQUIRE);
+}
+/* Mark (keyid != 0) or unmark (0) the page of pa; the caller holds its lock. */
+static inline void phys_mem_set_lazy(struct phys_mem *m, uint64_t pa, uint32_t keyid)
+{
+	__atomic_store_n(&m->page_lazy[pa >> 12], (uint16_t)keyid, __ATOMIC_RELEASE);
+}
+/* The page of pa is PAGE_OWNED (every line TD-owned, none poisoned). */
+static inline int phys_mem_page_owned(const struct phys_mem *m, uint64_t pa)
+{
+	return __atomic_load_n(&m->page_meta[pa >> 12], __ATOMIC_ACQUIRE) == PAGE_OWNED;
+}
 
 static inline void phys_mem_rmw_lock(struct phys_mem *m, uint64_t pa)
 {

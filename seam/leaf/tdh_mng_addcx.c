@@ -69,6 +69,8 @@ uint64_t seam_tdh_mng_addcx(struct seam_ctx *c)
 	c->cycles += ADDCX_CYCLES;
 	status = TDX_SUCCESS;
 out:
+	if (status)
+		seam_priv_settle(c, page_pa, TDX_PAGE_SIZE);    /* zeroed, stays PT_NDA */
 	seam_page_unlock(&p);
 out_tdr:
 	seam_page_unlock(&tp);

@@ -44,8 +44,10 @@ uint64_t seam_tdh_mng_create(struct seam_ctx *c)
 	seam_priv_zero(c, tdr_pa, m->hkid, TDX_PAGE_SIZE);
 	/* TD_UUID and the TD's key material come from the CPU's RNG. */
 	status = seam_fault(c, TDX_LEAF_F_RND);
-	if (status)
+	if (status) {
+		seam_priv_settle(c, tdr_pa, TDX_PAGE_SIZE);     /* zeroed, stays PT_NDA */
 		goto out;
+	}
 
 	/* ALL CHECKS PASSED */
 	struct seam_td *td = seam_td_alloc(m, tdr_pa, hkid);

@@ -10,8 +10,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <pthread.h>
 
 #include "tsim_td.h"
+#include "seam/pamt.h"
 #include "sim/sim_int.h"
 
 #define PAGE 4096
@@ -361,6 +364,550 @@ static void test_mem_protect__td_page(void **state)
 	tsim_env_fini(&e);
 }
 
+/* ---- Lazy zeroing (sim/mktme.h) ----------------------------------------------
+ * sim_priv_zero only marks pages; each test checks that every way of looking
+ * at the page gives what the eagerly encrypted page would: the reference is
+ * AES-128-XTS of the page (4 KiB data unit, tweak = PA, little endian),
+ * computed here with EVP from the key in the KeyID's slot. RAM is read
+ * through the module's view (phys_mem_ptr), which settles nothing. */
+
+static void ref_xts_key(const uint8_t key[SIM_KEY_BYTES], uint64_t pa, const uint8_t *in,
+			uint8_t *out, int enc)
+{
+	uint8_t iv[16] = { 0 };
+	for (int i = 0; i < 8; i++)
+		iv[i] = (uint8_t)(pa >> (8 * i));
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	assert_non_null(c);
+	int n = 0;
+	assert_int_equal(EVP_CipherInit_ex(c, EVP_aes_128_xts(), NULL, key, iv, enc), 1);
+	assert_int_equal(EVP_CipherUpdate(c, out, &n, in, PAGE), 1);
+	assert_int_equal(n, PAGE);
+	EVP_CIPHER_CTX_free(c);
+}
+
+/* Reference ciphertext (enc) or plaintext (!enc) of a page under keyid's key. */
+static void ref_xts(tdxsim *s, uint32_t keyid, uint64_t pa, const uint8_t *in, uint8_t *out,
+		    int enc)
+{
+	ref_xts_key(s->keys[keyid].key, pa, in, out, enc);
+}
+
+static const uint8_t zeros[PAGE];
+
+static const uint8_t *raw_ram(tdxsim *s, uint64_t pa)
+{
+	return phys_mem_ptr(&s->mem, pa);
+}
+
+static uint32_t lazy_mark(tdxsim *s, uint64_t pa)
+{
+	return phys_mem_lazy(&s->mem, pa);
+}
+
+static struct sim_crypt *lp_cc(struct tsim_env *e, unsigned lp)
+{
+	return &e->s->lps[lp].crypt;
+}
+
+/* A page whose RAM holds a pattern's ciphertext (stale bytes), then zeroed
+ * through keyid on LP 0's context: marked, no AES run, RAM untouched. */
+static uint64_t lazy_page(struct tsim_env *e, uint32_t keyid, unsigned seed)
+{
+	uint64_t pa = tsim_page(e);
+	uint8_t plain[PAGE], ref[PAGE];
+	pattern(plain, PAGE, seed);
+	assert_int_equal(tdxsim_mem_write(e->s, pa, keyid, plain, PAGE), TDXSIM_OK);
+	uint8_t before[PAGE];
+	memcpy(before, raw_ram(e->s, pa), PAGE);
+	struct sim_crypt *cc = lp_cc(e, 0);
+	uint64_t enc0 = cc->stat_encrypts, lz0 = cc->stat_lazy_zeros;
+	uint32_t ver = phys_mem_page_ver(&e->s->mem, pa);
+	sim_priv_zero(e->s, cc, pa, keyid, PAGE);
+	assert_int_equal(cc->stat_encrypts, enc0);
+	assert_int_equal(cc->stat_lazy_zeros, lz0 + 1);
+	assert_int_equal(lazy_mark(e->s, pa), keyid);
+	assert_int_equal(phys_mem_page_ver(&e->s->mem, pa), ver + 1);
+	assert_memory_equal(raw_ram(e->s, pa), before, PAGE);
+	/* ... which is not what an eager zero would have stored. */
+	ref_xts(e->s, keyid, pa, zeros, ref, 1);
+	assert_memory_not_equal(raw_ram(e->s, pa), ref, PAGE);
+	return pa;
+}
+
+/* Reads through the zeroing KeyID give zeros without AES (LP context, a
+ * temporary one, u64 walks, pieces); a shared read gives zeros and leaves
+ * the mark; tdxsim_pa_to_ptr shows exactly the eager ciphertext. */
+static void test_mem_protect__lazy_zero_reads(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	uint32_t k = e.first_keyid;
+	uint64_t pa = lazy_page(&e, k, 20);
+	struct sim_crypt *cc = lp_cc(&e, 0);
+	uint8_t back[PAGE], ref[PAGE];
+	uint64_t dec0 = cc->stat_decrypts, enc0 = cc->stat_encrypts;
+	memset(back, 0xEE, sizeof(back));
+	assert_int_equal(sim_priv_read(e.s, cc, pa, k, back, PAGE), 0);
+	assert_memory_equal(back, zeros, PAGE);
+	memset(back, 0xEE, sizeof(back));
+	assert_int_equal(sim_priv_read(e.s, cc, pa + 100, k, back, 333), 0);
+	assert_memory_equal(back, zeros, 333);
+	assert_int_equal(sim_priv_read64(e.s, cc, pa + 0x28, k), 0);
+	assert_int_equal(cc->stat_decrypts, dec0);
+	assert_int_equal(cc->stat_encrypts, enc0);
+	memset(back, 0xEE, sizeof(back));
+	assert_int_equal(tdxsim_mem_read(e.s, pa, k, back, PAGE), TDXSIM_OK);
+	assert_memory_equal(back, zeros, PAGE);
+	memset(back, 0xEE, sizeof(back));
+	assert_int_equal(tdxsim_mem_read(e.s, pa + 4000, k, back, 96), TDXSIM_OK);
+	assert_memory_equal(back, zeros, 96);
+	/* Shared KeyIDs: TD-owned lines read as zeros; nothing to settle. */
+	memset(back, 0xEE, sizeof(back));
+	assert_int_equal(tdxsim_mem_read(e.s, pa, 0, back, PAGE), TDXSIM_OK);
+	assert_memory_equal(back, zeros, PAGE);
+	assert_int_equal(tdxsim_mem_read(e.s, pa + 64, 1, back, 128), TDXSIM_OK);
+	assert_memory_equal(back, zeros, 128);
+	for (unsigned l = 0; l < PAGE; l += 64)
+		assert_int_equal(tdxsim_mem_poisoned(e.s, pa + l), 0);
+	assert_int_equal(lazy_mark(e.s, pa), k);
+	/* Raw bytes through the host pointer: the eager ciphertext. */
+	ref_xts(e.s, k, pa, zeros, ref, 1);
+	const uint8_t *host = tdxsim_pa_to_ptr(e.s, pa);
+	assert_int_equal(lazy_mark(e.s, pa), 0);
+	assert_memory_equal(host, ref, PAGE);
+	assert_memory_equal(raw_ram(e.s, pa), ref, PAGE);
+	/* Materialising is invisible through the KeyID. */
+	assert_int_equal(sim_priv_read(e.s, cc, pa, k, back, PAGE), 0);
+	assert_memory_equal(back, zeros, PAGE);
+	assert_int_equal(sim_priv_read(e.s, NULL, pa, k, back, PAGE), 0);
+	assert_memory_equal(back, zeros, PAGE);
+	/* tdxsim_pa_to_ptr at an offset settles the page holding it. */
+	uint64_t pa2 = lazy_page(&e, k, 21);
+	ref_xts(e.s, k, pa2, zeros, ref, 1);
+	assert_memory_equal((const uint8_t *)tdxsim_pa_to_ptr(e.s, pa2 + 0x7C0) - 0x7C0, ref, PAGE);
+	tsim_env_fini(&e);
+}
+
+/* A read through another private KeyID decrypts the eager ciphertext. */
+static void test_mem_protect__lazy_zero_other_keyid_read(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	uint32_t k = e.first_keyid, k2 = other_keyid(&e);
+	uint8_t back[PAGE], ref[PAGE], want[PAGE];
+	/* On an LP (cached path) and with a temporary context. */
+	for (int lp_ctx = 0; lp_ctx < 2; lp_ctx++) {
+		uint64_t pa = lazy_page(&e, k, 22 + lp_ctx);
+		ref_xts(e.s, k, pa, zeros, ref, 1);
+		ref_xts(e.s, k2, pa, ref, want, 0);
+		assert_int_equal(sim_priv_read(e.s, lp_ctx ? lp_cc(&e, 0) : NULL, pa, k2, back, PAGE), 0);
+		assert_memory_equal(back, want, PAGE);
+		assert_false(all_zero(back, PAGE));
+		assert_int_equal(lazy_mark(e.s, pa), 0);
+		assert_memory_equal(raw_ram(e.s, pa), ref, PAGE);
+	}
+	/* A u64 page-walk read through another KeyID. */
+	uint64_t pa = lazy_page(&e, k, 24);
+	ref_xts(e.s, k, pa, zeros, ref, 1);
+	ref_xts(e.s, k2, pa, ref, want, 0);
+	uint64_t v;
+	memcpy(&v, want + 0x208, 8);
+	assert_int_equal(sim_priv_read64(e.s, lp_cc(&e, 0), pa + 0x208, k2), v);
+	assert_memory_equal(raw_ram(e.s, pa), ref, PAGE);
+	/* A KeyID without a key reads zeros and settles nothing. */
+	uint32_t k3 = tsim_hkid(&e);
+	pa = lazy_page(&e, k, 25);
+	assert_int_equal(sim_priv_read(e.s, NULL, pa, k3, back, PAGE), 0);
+	assert_memory_equal(back, zeros, PAGE);
+	assert_int_equal(lazy_mark(e.s, pa), k);
+	tsim_env_fini(&e);
+}
+
+/* Partial writes through the zeroing KeyID start from zeros (no decrypt)
+ * and leave RAM = the eager ciphertext of the new plaintext. */
+static void test_mem_protect__lazy_zero_partial_write(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	uint32_t k = e.first_keyid;
+	uint8_t part[200], plain[PAGE], back[PAGE], ref[PAGE];
+	pattern(part, sizeof(part), 30);
+	/* Temporary context. */
+	uint64_t pa = lazy_page(&e, k, 31);
+	assert_int_equal(tdxsim_mem_write(e.s, pa + 1000, k, part, sizeof(part)), TDXSIM_OK);
+	memset(plain, 0, PAGE);
+	memcpy(plain + 1000, part, sizeof(part));
+	ref_xts(e.s, k, pa, plain, ref, 1);
+	assert_int_equal(lazy_mark(e.s, pa), 0);
+	assert_memory_equal(raw_ram(e.s, pa), ref, PAGE);
+	assert_int_equal(tdxsim_mem_read(e.s, pa, k, back, PAGE), TDXSIM_OK);
+	assert_memory_equal(back, plain, PAGE);
+	/* An LP's context: no decryption, the cache then holds the page. */
+	struct sim_crypt *cc = lp_cc(&e, 0);
+	pa = lazy_page(&e, k, 32);
+	uint64_t dec0 = cc->stat_decrypts;
+	uint64_t q = 0x1122334455667788ULL;
+	sim_priv_write(e.s, cc, pa + 0xFF8, k, &q, 8);
+	assert_int_equal(cc->stat_decrypts, dec0);
+	memset(plain, 0, PAGE);
+	memcpy(plain + 0xFF8, &q, 8);
+	ref_xts(e.s, k, pa, plain, ref, 1);
+	assert_memory_equal(raw_ram(e.s, pa), ref, PAGE);
+	assert_int_equal(sim_priv_read64(e.s, cc, pa + 0xFF8, k), q);
+	assert_int_equal(sim_priv_read64(e.s, cc, pa + 0xFF0, k), 0);
+	assert_int_equal(cc->stat_decrypts, dec0);
+	assert_int_equal(sim_priv_read(e.s, NULL, pa, k, back, PAGE), 0);
+	assert_memory_equal(back, plain, PAGE);
+	/* Line states as for the eager page: all owned, none poisoned. */
+	assert_int_equal(tdxsim_mem_read(e.s, pa, 0, back, PAGE), TDXSIM_OK);
+	assert_memory_equal(back, zeros, PAGE);
+	tsim_env_fini(&e);
+}
+
+/* A partial write through another KeyID works on the eager ciphertext: its
+ * lines get that KeyID's encryption of (garbage + data), the rest stays. */
+static void test_mem_protect__lazy_zero_other_keyid_write(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	uint32_t k = e.first_keyid, k2 = other_keyid(&e);
+	uint8_t part[80], ref[PAGE], plain2[PAGE], c2[PAGE], want[PAGE], back[PAGE];
+	pattern(part, sizeof(part), 40);
+	uint64_t pa = lazy_page(&e, k, 41);
+	assert_int_equal(tdxsim_mem_write(e.s, pa + 70, k2, part, sizeof(part)), TDXSIM_OK);
+	ref_xts(e.s, k, pa, zeros, ref, 1);
+	ref_xts(e.s, k2, pa, ref, plain2, 0);
+	memcpy(plain2 + 70, part, sizeof(part));
+	ref_xts(e.s, k2, pa, plain2, c2, 1);
+	memcpy(want, ref, PAGE);
+	memcpy(want + 64, c2 + 64, 128);        /* lines 1 and 2 hold [70, 150) */
+	assert_int_equal(lazy_mark(e.s, pa), 0);
+	assert_memory_equal(raw_ram(e.s, pa), want, PAGE);
+	/* Through k: zeros where its ciphertext survives. */
+	assert_int_equal(tdxsim_mem_read(e.s, pa, k, back, PAGE), TDXSIM_OK);
+	ref_xts(e.s, k, pa, want, plain2, 0);
+	assert_memory_equal(back, plain2, PAGE);
+	assert_memory_equal(back, zeros, 64);
+	assert_memory_equal(back + 192, zeros, PAGE - 192);
+	/* Full-page writes replace everything: through k2 and through k. */
+	pa = lazy_page(&e, k, 42);
+	pattern(plain2, PAGE, 43);
+	assert_int_equal(tdxsim_mem_write(e.s, pa, k2, plain2, PAGE), TDXSIM_OK);
+	assert_int_equal(lazy_mark(e.s, pa), 0);
+	ref_xts(e.s, k2, pa, plain2, want, 1);
+	assert_memory_equal(raw_ram(e.s, pa), want, PAGE);
+	pa = lazy_page(&e, k, 44);
+	sim_priv_write(e.s, lp_cc(&e, 0), pa, k, plain2, PAGE);
+	assert_int_equal(lazy_mark(e.s, pa), 0);
+	ref_xts(e.s, k, pa, plain2, want, 1);
+	assert_memory_equal(raw_ram(e.s, pa), want, PAGE);
+	/* A KeyID without a key drops the write: the page stays lazily zero. */
+	uint32_t k3 = tsim_hkid(&e);
+	pa = lazy_page(&e, k, 45);
+	assert_int_equal(tdxsim_mem_write(e.s, pa + 8, k3, part, 8), TDXSIM_OK);
+	assert_int_equal(lazy_mark(e.s, pa), k);
+	tsim_env_fini(&e);
+}
+
+/* Shared-KeyID writes: partial ones poison over the eager ciphertext, a
+ * whole-page one leaves nothing of it; MOVDIR64B likewise. */
+static void test_mem_protect__lazy_zero_shared_write_poisons(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	uint32_t k = e.first_keyid;
+	uint8_t ref[PAGE], want[PAGE], back[PAGE], plain[PAGE];
+	uint64_t pa = lazy_page(&e, k, 50);
+	uint8_t b = 0x5A;
+	assert_int_equal(tdxsim_mem_write(e.s, pa + 512, 0, &b, 1), TDXSIM_OK);
+	ref_xts(e.s, k, pa, zeros, ref, 1);
+	memcpy(want, ref, PAGE);
+	want[512] = b;
+	assert_int_equal(lazy_mark(e.s, pa), 0);
+	assert_memory_equal(raw_ram(e.s, pa), want, PAGE);
+	for (unsigned l = 0; l < PAGE; l += 64)
+		assert_int_equal(tdxsim_mem_poisoned(e.s, pa + l), l == 512);
+	/* The TD's read: one poisoned line, the rest decrypts to zeros. */
+	assert_int_equal(sim_priv_read(e.s, lp_cc(&e, 0), pa, k, back, PAGE), 1);
+	ref_xts(e.s, k, pa, want, plain, 0);
+	assert_memory_equal(back, plain, PAGE);
+	assert_memory_equal(back, zeros, 512);
+	assert_memory_equal(back + 576, zeros, PAGE - 576);
+	/* The poisoned line is host memory now; the others still read zeros. */
+	assert_int_equal(tdxsim_mem_read(e.s, pa + 512, 0, back, 64), TDXSIM_OK);
+	memcpy(plain, ref + 512, 64);
+	plain[0] = b;
+	assert_memory_equal(back, plain, 64);
+
+	/* A whole-page shared write: no ciphertext survives, every line poisoned. */
+	pa = lazy_page(&e, k, 51);
+	pattern(plain, PAGE, 52);
+	assert_int_equal(tdxsim_mem_write(e.s, pa, 0, plain, PAGE), TDXSIM_OK);
+	assert_int_equal(lazy_mark(e.s, pa), 0);
+	assert_memory_equal(raw_ram(e.s, pa), plain, PAGE);
+	assert_int_equal(sim_priv_read(e.s, NULL, pa, k, back, PAGE), 64);
+	ref_xts(e.s, k, pa, plain, want, 0);
+	assert_memory_equal(back, want, PAGE);
+
+	/* MOVDIR64B through KeyID 0: the line becomes plain host memory. */
+	pa = lazy_page(&e, k, 53);
+	uint8_t src[64];
+	pattern(src, sizeof(src), 54);
+	assert_int_equal(tdxsim_mem_movdir64b(e.s, pa + 128, 0, src), TDXSIM_OK);
+	ref_xts(e.s, k, pa, zeros, ref, 1);
+	memcpy(want, ref, PAGE);
+	memcpy(want + 128, src, 64);
+	assert_memory_equal(raw_ram(e.s, pa), want, PAGE);
+	assert_int_equal(tdxsim_mem_poisoned(e.s, pa + 128), 0);
+	assert_int_equal(tdxsim_mem_read(e.s, pa + 128, 0, back, 64), TDXSIM_OK);
+	assert_memory_equal(back, src, 64);
+	assert_int_equal(sim_priv_read(e.s, NULL, pa, k, back, PAGE), 0);
+	ref_xts(e.s, k, pa, want, plain, 0);
+	assert_memory_equal(back, plain, PAGE);
+	/* MOVDIR64B through the KeyID: ciphertext of zeros + the line. */
+	pa = lazy_page(&e, k, 55);
+	assert_int_equal(tdxsim_mem_movdir64b(e.s, pa + 256, k, src), TDXSIM_OK);
+	memset(plain, 0, PAGE);
+	memcpy(plain + 256, src, 64);
+	ref_xts(e.s, k, pa, plain, want, 1);
+	assert_memory_equal(raw_ram(e.s, pa), want, PAGE);
+	tsim_env_fini(&e);
+}
+
+/* Page clears after a lazy zero: through KeyID 0 plain zeros, owner bits
+ * gone; through a private KeyID the eager ciphertext at once. */
+static void test_mem_protect__lazy_zero_page_clear(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	uint32_t k = e.first_keyid, k2 = other_keyid(&e);
+	uint8_t ref[PAGE], back[PAGE];
+	uint64_t pa = lazy_page(&e, k, 60);
+	assert_int_equal(tdxsim_page_clear(e.s, pa, 0), TDXSIM_OK);
+	assert_int_equal(lazy_mark(e.s, pa), 0);
+	assert_memory_equal(raw_ram(e.s, pa), zeros, PAGE);
+	uint8_t b = 1;
+	assert_int_equal(tdxsim_mem_write(e.s, pa + 64, 0, &b, 1), TDXSIM_OK);
+	assert_int_equal(tdxsim_mem_poisoned(e.s, pa + 64), 0);
+	assert_int_equal(sim_priv_read(e.s, NULL, pa + 128, k, back, 64), 0);
+	ref_xts(e.s, k, pa, zeros, ref, 0);     /* k's "plaintext" of raw zeros */
+	assert_memory_equal(back, ref + 128, 64);
+
+	pa = lazy_page(&e, k, 61);
+	assert_int_equal(tdxsim_page_clear(e.s, pa, k2), TDXSIM_OK);
+	assert_int_equal(lazy_mark(e.s, pa), 0);
+	ref_xts(e.s, k2, pa, zeros, ref, 1);
+	assert_memory_equal(raw_ram(e.s, pa), ref, PAGE);
+	assert_int_equal(tdxsim_mem_read(e.s, pa, k2, back, PAGE), TDXSIM_OK);
+	assert_memory_equal(back, zeros, PAGE);
+	/* Zeroing a lazy page again, under another KeyID, replaces the mark. */
+	pa = lazy_page(&e, k, 62);
+	sim_priv_zero(e.s, lp_cc(&e, 0), pa, k2, PAGE);
+	assert_int_equal(lazy_mark(e.s, pa), k2);
+	ref_xts(e.s, k2, pa, zeros, ref, 1);
+	assert_memory_equal(tdxsim_pa_to_ptr(e.s, pa), ref, PAGE);
+	tsim_env_fini(&e);
+}
+
+/* A new key for the KeyID: pages lazily zero under the old one get the old
+ * key's ciphertext first (wherever they are); the same key again keeps them. */
+static void test_mem_protect__lazy_zero_key_reprogram(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	uint32_t k2 = other_keyid(&e);
+	uint8_t old_key[SIM_KEY_BYTES], key[SIM_KEY_BYTES], ref[PAGE], want[PAGE], back[PAGE];
+	uint64_t pa = lazy_page(&e, k2, 70);
+	uint64_t pa_far = tsim_page_2m(&e) + 0x3000;        /* another GiB */
+	assert_int_equal(tdxsim_mem_write(e.s, pa_far, k2, ref, PAGE), TDXSIM_OK);
+	sim_priv_zero(e.s, lp_cc(&e, 0), pa_far, k2, PAGE);
+	memcpy(old_key, e.s->keys[k2].key, SIM_KEY_BYTES);
+	/* The same key (each package programs it): still lazy. */
+	sim_key_program(e.s, k2, old_key);
+	assert_int_equal(lazy_mark(e.s, pa), k2);
+	assert_int_equal(lazy_mark(e.s, pa_far), k2);
+	for (unsigned i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0x3C + i * 7);
+	sim_key_program(e.s, k2, key);
+	uint64_t pas[2] = { pa, pa_far };
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(lazy_mark(e.s, pas[i]), 0);
+		ref_xts_key(old_key, pas[i], zeros, ref, 1);
+		assert_memory_equal(raw_ram(e.s, pas[i]), ref, PAGE);
+		ref_xts(e.s, k2, pas[i], ref, want, 0);
+		assert_int_equal(sim_priv_read(e.s, lp_cc(&e, 0), pas[i], k2, back, PAGE), 0);
+		assert_memory_equal(back, want, PAGE);
+		assert_false(all_zero(back, PAGE));
+	}
+	tsim_env_fini(&e);
+}
+
+struct lazy_page_ref {
+	uint64_t pa;
+	uint8_t key[SIM_KEY_BYTES];
+};
+
+/* Pages of a TD zeroed by the module (TDR through the global KeyID, TDCS,
+ * TDVPR, TDCX through the TD's) that are still lazily zero. */
+static unsigned lazy_td_pages(struct tsim_env *e, struct tsim_td *td, struct lazy_page_ref *out)
+{
+	uint64_t cand[2 + TDX_TDCS_PAGES + TDX_TDVPS_PAGES];
+	unsigned n = 0, m = 0;
+	cand[n++] = td->tdr;
+	for (unsigned i = 0; i < td->n_tdcs; i++)
+		cand[n++] = td->tdcs[i];
+	cand[n++] = td->vcpu[0].tdvpr;
+	for (unsigned i = 0; i < TDX_TDVPS_PAGES - 1; i++)
+		cand[n++] = td->vcpu[0].tdcx[i];
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t lz = lazy_mark(e->s, cand[i]);
+		if (!lz)
+			continue;
+		assert_true(lz == td->hkid || (lz == e->first_keyid && cand[i] == td->tdr));
+		out[m].pa = cand[i];
+		memcpy(out[m].key, e->s->keys[lz].key, SIM_KEY_BYTES);
+		m++;
+	}
+	return m;
+}
+
+/* Reclaim flow: after teardown every page is PT_NDA, none lazy, and its raw
+ * bytes are the eager ciphertext, also in the host's own view in checker
+ * mode (the second mapping, unprotected again by reclaim). */
+static void lazy_zero_reclaim(unsigned flags)
+{
+	struct tsim_env e;
+	tdxsim_config cfg = TDXSIM_CONFIG_INIT;
+	cfg.flags = flags;
+	tsim_env_init_cfg(&e, &cfg);
+	struct tsim_td td;
+	tsim_td_build(&e, &td, 0, 1);
+	tsim_vcpu_add(&td, 0);
+	struct lazy_page_ref pages[2 + TDX_TDCS_PAGES + TDX_TDVPS_PAGES];
+	unsigned n = lazy_td_pages(&e, &td, pages);
+	assert_true(n >= 3);
+	uint8_t ref[PAGE];
+	tsim_td_teardown(&td);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(tsim_page_type(&e, pages[i].pa), PT_NDA);
+		assert_int_equal(lazy_mark(e.s, pages[i].pa), 0);
+		ref_xts_key(pages[i].key, pages[i].pa, zeros, ref, 1);
+		assert_memory_equal(raw_ram(e.s, pages[i].pa), ref, PAGE);
+		assert_memory_equal(phys_mem_host_ptr(&e.s->mem, pages[i].pa), ref, PAGE);
+	}
+	tsim_env_fini(&e);
+}
+
+static void test_mem_protect__lazy_zero_td_reclaim(void **state)
+{
+	(void)state;
+	lazy_zero_reclaim(0);
+}
+
+static void test_mem_protect__lazy_zero_td_reclaim_checker(void **state)
+{
+	(void)state;
+	lazy_zero_reclaim(TDXSIM_CFG_CHECKER);
+}
+
+/* A SEAMCALL that zeroes a page and then fails leaves it PT_NDA: settled. */
+static void test_mem_protect__lazy_zero_failed_leaf(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	uint8_t plain[PAGE], ref[PAGE];
+	/* MNG.CREATE: the TDR is zeroed through the global KeyID, then RNG fails. */
+	uint64_t tdr = tsim_page(&e);
+	pattern(plain, PAGE, 80);
+	assert_int_equal(tdxsim_mem_write(e.s, tdr, e.first_keyid, plain, PAGE), TDXSIM_OK);
+	unsigned f = tsim_fault(e.s, TDX_RND_NO_ENTROPY, TDH_MNG_CREATE, -1, 1, 1);
+	struct tdx_module_args a = { .rcx = tdr, .rdx = tsim_hkid(&e) };
+	assert_tdx_status(TDX_RND_NO_ENTROPY, seamcall_raw(e.s, 0, TDH_MNG_CREATE, &a));
+	assert_int_equal(tsim_fault_fired(e.s, f), 1);
+	assert_int_equal(tsim_page_type(&e, tdr), PT_NDA);
+	assert_int_equal(lazy_mark(e.s, tdr), 0);
+	ref_xts(e.s, e.first_keyid, tdr, zeros, ref, 1);
+	assert_memory_equal(raw_ram(e.s, tdr), ref, PAGE);
+	/* MNG.ADDCX of a 7th TDCS page after MNG.INIT: zeroed, then refused. */
+	struct tsim_td td;
+	tsim_td_build(&e, &td, 0, 1);
+	uint64_t pa = tsim_page(&e);
+	assert_int_equal(tdxsim_mem_write(e.s, pa, td.hkid, plain, PAGE), TDXSIM_OK);
+	struct tdx_module_args c = { .rcx = pa, .rdx = td.tdr };
+	assert_tdx_status(TDX_OP_STATE_INCORRECT, seamcall_raw(e.s, 0, TDH_MNG_ADDCX, &c));
+	assert_int_equal(tsim_page_type(&e, pa), PT_NDA);
+	assert_int_equal(lazy_mark(e.s, pa), 0);
+	ref_xts(e.s, td.hkid, pa, zeros, ref, 1);
+	assert_memory_equal(raw_ram(e.s, pa), ref, PAGE);
+	tsim_env_fini(&e);
+}
+
+/* Two LPs: one writes 8 bytes into each lazily zeroed page while the other
+ * reads the pages whole; every read sees the page before or after the
+ * write, and RAM ends as the eager ciphertext. */
+#define RACE_PAGES 128
+struct race {
+	struct tsim_env *e;
+	uint64_t pa[RACE_PAGES];
+	int bad;
+};
+
+static void *race_writer(void *arg)
+{
+	struct race *r = arg;
+	for (unsigned i = 0; i < RACE_PAGES; i++) {
+		uint64_t v = 0xA5A5000000000000ULL | i;
+		sim_priv_write(r->e->s, lp_cc(r->e, 1), r->pa[i] + 0x40, r->e->first_keyid, &v, 8);
+	}
+	return NULL;
+}
+
+static void test_mem_protect__lazy_zero_concurrent(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	assert_true(e.n_lps >= 2);
+	struct race r = { .e = &e };
+	for (unsigned i = 0; i < RACE_PAGES; i++) {
+		r.pa[i] = tsim_page(&e);
+		sim_priv_zero(e.s, lp_cc(&e, 0), r.pa[i], e.first_keyid, PAGE);
+	}
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, race_writer, &r), 0);
+	uint8_t back[PAGE];
+	for (unsigned round = 0; round < 4; round++)
+		for (unsigned i = 0; i < RACE_PAGES; i++) {
+			sim_priv_read(e.s, lp_cc(&e, 0), r.pa[i], e.first_keyid, back, PAGE);
+			uint64_t v;
+			memcpy(&v, back + 0x40, 8);
+			memset(back + 0x40, 0, 8);
+			if (!all_zero(back, PAGE) || (v && v != (0xA5A5000000000000ULL | i)))
+				r.bad++;
+		}
+	pthread_join(t, NULL);
+	assert_int_equal(r.bad, 0);
+	uint8_t plain[PAGE], ref[PAGE];
+	for (unsigned i = 0; i < RACE_PAGES; i++) {
+		memset(plain, 0, PAGE);
+		uint64_t v = 0xA5A5000000000000ULL | i;
+		memcpy(plain + 0x40, &v, 8);
+		ref_xts(e.s, e.first_keyid, r.pa[i], plain, ref, 1);
+		assert_int_equal(lazy_mark(e.s, r.pa[i]), 0);
+		assert_memory_equal(raw_ram(e.s, r.pa[i]), ref, PAGE);
+	}
+	tsim_env_fini(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +923,17 @@ int main(void)
 		cmocka_unit_test(test_mem_protect__page_clear_private),
 		cmocka_unit_test(test_mem_protect__page_clear_args),
 		cmocka_unit_test(test_mem_protect__td_page),
+		cmocka_unit_test(test_mem_protect__lazy_zero_reads),
+		cmocka_unit_test(test_mem_protect__lazy_zero_other_keyid_read),
+		cmocka_unit_test(test_mem_protect__lazy_zero_partial_write),
+		cmocka_unit_test(test_mem_protect__lazy_zero_other_keyid_write),
+		cmocka_unit_test(test_mem_protect__lazy_zero_shared_write_poisons),
+		cmocka_unit_test(test_mem_protect__lazy_zero_page_clear),
+		cmocka_unit_test(test_mem_protect__lazy_zero_key_reprogram),
+		cmocka_unit_test(test_mem_protect__lazy_zero_td_reclaim),
+		cmocka_unit_test(test_mem_protect__lazy_zero_td_reclaim_checker),
+		cmocka_unit_test(test_mem_protect__lazy_zero_failed_leaf),
+		cmocka_unit_test(test_mem_protect__lazy_zero_concurrent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
