@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "seam/vp_enter.h"
 #include "sim/sim_int.h"
 
 struct seam_leaf {
@@ -103,7 +104,10 @@ uint64_t seam_dispatch(struct tdxsim *s, struct sim_lp *lp, uint64_t rax,
 		.version = (rax >> TDX_VERSION_SHIFT) & TDX_VERSION_MASK,
 		.r = regs,
 	};
+	struct seam_run_hold hold;
+	seam_run_hold(s, &lp->crypt, (int)leaf, &hold);
 	status = l->fn(&c);
+	seam_run_release(&hold);
 	*injected = c.injected;
 	*cycles += (k->leaf_base[leaf] ? k->leaf_base[leaf] : k->leaf_default) + c.cycles;
 out:

@@ -48,6 +48,7 @@ static int xlat_shared(struct seam_ctx *c, struct seam_vcpu *v, uint64_t gpa,
 		unsigned idx = (unsigned)(gpa >> (12 + 9 * lvl)) & 511;
 		uint64_t e = seam_host_read64(c, table + 8ULL * idx);
 		x->level = (unsigned)lvl;
+		x->sve = e >> 63;
 		if (!(e & EPT_R))
 			return -1;
 		w = w && (e & EPT_W);
@@ -124,6 +125,7 @@ static int gpa_access(struct seam_ctx *c, struct seam_vcpu *v, uint64_t gpa, voi
 	uint8_t *p = buf;
 	if (write) {
 		phys_mem_rmw_lock(m, pa);
+		sim_mem_raw_locked(c->s, &c->lp->crypt, pa, len, SIM_RAW_WRITE);
 		memcpy(phys_mem_ptr(m, pa), p, len);
 		phys_mem_write_shared(m, pa, len);
 		phys_mem_bump(m, pa, len);

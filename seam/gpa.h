@@ -24,6 +24,10 @@ struct seam_gpa_xlat {
 	uint64_t hpa;           /* PA of the 4 KiB page holding the GPA (no KeyID bits) */
 	unsigned state;         /* private: S-EPT state of the entry the walk ended at */
 	unsigned level;         /* level of that entry (0 = 4K) */
+	bool sve;               /* shared: bit 63 (suppress #VE) of the entry the walk ended
+				 * at (the non-present one, or the leaf): an EPT violation
+				 * there is a #VE in the TD when it is clear (KVM's MMIO
+				 * entries), a TD exit when set */
 };
 
 /*

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "seam/metadata_vp.h"
+#include "seam/vp_enter.h"
 #include "seam/seam_mem.h"
 #include "seam/td.h"
 #include "sim/sim_int.h"
@@ -273,6 +274,7 @@ uint64_t md_vp_read(struct tdxsim *s, struct seam_vcpu *v, unsigned access, uint
 	masks(f, v, access, &rd, &wr);
 	if (!rd)
 		return TDX_METADATA_FIELD_NOT_READABLE;
+	seam_vp_state_sync(v);
 	*val = get(s, v, f, elem) & rd;
 	return TDX_SUCCESS;
 }
@@ -291,6 +293,7 @@ uint64_t md_vp_write(struct tdxsim *s, struct seam_vcpu *v, unsigned access, uin
 	uint64_t eff = wr & mask;
 	if (!eff)
 		return TDX_METADATA_FIELD_NOT_WRITABLE;
+	seam_vp_state_sync(v);
 	uint64_t sm = size_mask(id_size(f->id));
 	uint64_t cur = get(s, v, f, elem) & sm;
 	/* A whole-element write does not merge with (or compare against) the

@@ -37,7 +37,11 @@ struct seam_tdmr {
 struct seam_lp {
 	uint8_t lp_init_done;           /* TDH.SYS.LP.INIT ran on this LP */
 	_Atomic uint8_t busy;           /* inside a SEAMCALL (the module's lp_is_busy) */
+	/* An external interrupt posted to the LP (vector | SEAM_LP_INTR_VALID,
+	 * 0: none), taken by the guest runner (seam/td_run.c). */
+	_Atomic uint32_t intr;
 };
+#define SEAM_LP_INTR_VALID 0x100u
 
 /* KeyID ownership table entry (KOT), per KeyID. */
 struct seam_kot_entry {
@@ -79,6 +83,10 @@ struct seam_module {
 	pthread_mutex_t obj_mutex;      /* guards the lists below (host bookkeeping only) */
 	struct seam_td *all_tds;
 	struct seam_vcpu *all_vcpus;
+	/* TDs that have run a guest (seam/td_run.c: they have a mirror of
+	 * their private pages, which SEAMCALLs must synchronise with). */
+	_Atomic uint32_t n_mirrors;
+	_Atomic uint64_t hold_gen;      /* seam_run_hold()s begun + ended */
 };
 
 /* Where a leaf runs: one per SEAMCALL, on the caller's stack. */

@@ -68,6 +68,7 @@ void seam_td_free(struct seam_module *m, struct seam_td *td)
 		td->all_next->all_prev = td->all_prev;
 	pthread_mutex_unlock(&m->obj_mutex);
 	EVP_MD_CTX_free(td->mrtd_ctx);
+	seam_td_run_free(td->run);
 	free(td->vcpus);
 	free(td);
 }
@@ -208,8 +209,11 @@ uint64_t seam_page_get(struct seam_ctx *c, uint64_t pa, unsigned op, unsigned ps
 
 void seam_page_set(struct seam_ctx *c, struct seam_page *p, unsigned type, uint64_t owner_pa)
 {
-	(void)c;
 	SIM_BUG_ON(!p->e || p->mode != SEAM_LOCK_EXCLUSIVE);
+	/* Leaving the TD: the host may now look at the raw page, so lazily
+	 * zeroed pages get their ciphertext (sim/mktme.h). */
+	if (type == PT_NDA || type == PT_RSVD)
+		sim_mem_settle(c->s, &c->lp->crypt, p->pa, (uint64_t)TDX_PAGE_SIZE << (9 * p->ps));
 	uint64_t lock = __atomic_load_n(&p->e->w0, __ATOMIC_RELAXED) & PAMT_LOCK_MASK;
 	uint64_t w0 = lock | ((uint64_t)type << PAMT_TYPE_SHIFT) |
 		      ((owner_pa >> 12) << PAMT_OWNER_SHIFT);
@@ -339,6 +343,11 @@ void seam_priv_write(struct seam_ctx *c, uint64_t pa, uint32_t keyid, const void
 void seam_priv_zero(struct seam_ctx *c, uint64_t pa, uint32_t keyid, uint64_t len)
 {
 	sim_priv_zero(c->s, &c->lp->crypt, pa, keyid, len);
+}
+
+void seam_priv_settle(struct seam_ctx *c, uint64_t pa, uint64_t len)
+{
+	sim_mem_settle(c->s, &c->lp->crypt, pa, len);
 }
 
 /* ---- Measurement ---------------------------------------------------------------- */

@@ -61,6 +61,7 @@ struct seam_vcpu_guest {
 	uint64_t gpr[16];                   /* RAX..R15 (architectural order) */
 	uint64_t rip, rflags;
 	uint64_t cr0, cr3, cr4, efer, xcr0, dr6, dr7, pat;
+	uint64_t debugctl, xss;             /* MSRs the module keeps virtual (seam/td_msr.c) */
 	uint64_t tsc_deadline;
 	/* Saved by the guest runner (seam/td_run.c) at every TD exit. */
 	uint64_t cr2, fs_base, gs_base;
@@ -177,6 +178,9 @@ struct seam_td {
 	struct seam_vcpu **vcpus;           /* max_vcpus slots after MNG.INIT */
 	/* ---- TDCS: guest-side measurement ---- */
 	seam_lock_t rtmr_lock;              /* operand RTMR (0xA8): TDG.MR.RTMR.EXTEND ex, MR.REPORT sh */
+	/* ---- Guest execution (seam/td_run.c): state shared by the vCPUs'
+	 * runners, created at the first TDH.VP.ENTER ---- */
+	_Atomic(void *) run;
 };
 
 /* ---- Object table: module structures by page PA ---- */
@@ -287,8 +291,12 @@ unsigned seam_kot_state(struct seam_module *m, uint32_t hkid);
 /* Read/write simulated memory through a private KeyID on the caller's LP. */
 unsigned seam_priv_read(struct seam_ctx *c, uint64_t pa, uint32_t keyid, void *buf, uint64_t len);
 void seam_priv_write(struct seam_ctx *c, uint64_t pa, uint32_t keyid, const void *buf, uint64_t len);
-/* Zero a page range through a private KeyID (MOVDIR64B), e.g. a new TDCX page. */
+/* Zero a page range through a private KeyID (MOVDIR64B), e.g. a new TDCX page.
+ * Lazy (sim/mktme.h): a leaf that zeroes a page and then fails, leaving it
+ * PT_NDA, calls seam_priv_settle (seam_page_set to PT_NDA/PT_RSVD settles). */
 void seam_priv_zero(struct seam_ctx *c, uint64_t pa, uint32_t keyid, uint64_t len);
+/* Give lazily zeroed pages of the range their ciphertext (sim_mem_settle). */
+void seam_priv_settle(struct seam_ctx *c, uint64_t pa, uint64_t len);
 
 /* ---- Measurement ---- */
 

@@ -45,11 +45,13 @@ static const tdcall_fn tdcall_handlers[TDX_TDCALL_LEAF_MAX] = {
 uint64_t tdcall_exit_ept_violation(struct tdcall_ctx *t, uint64_t gpa, uint64_t exit_qual,
 				   uint64_t ext_exit_qual)
 {
+	/* Qualification bits 12:7 and GPA bits 11:0 cleared, as the module
+	 * passes an EPT violation on to the host. */
 	t->v->tdcall_exit = (struct seam_td_exit){
 		.status = TDX_SUCCESS | TDCALL_EXIT_EPT_VIOLATION,
-		.exit_qual = exit_qual,
+		.exit_qual = exit_qual & ~(0x3FULL << 7),
 		.ext_exit_qual = ext_exit_qual,
-		.gpa = gpa,
+		.gpa = gpa & ~0xFFFULL,
 		.intr_info = 0,
 	};
 	return TDCALL_EXITED;

@@ -14,10 +14,15 @@
 #ifndef SEAM_VP_ENTER_H
 #define SEAM_VP_ENTER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct seam_ctx;
 struct seam_vcpu;
+struct seam_module;
+struct sim_lp;
+struct sim_crypt;
+struct tdxsim;
 
 /* The external-interrupt TD exit that ends a run whose budget is spent:
  * VMX basic exit reason and interruption info (valid, external, vector 0xEC,
@@ -27,8 +32,43 @@ struct seam_vcpu;
 
 uint64_t seam_vp_run(struct seam_ctx *c, struct seam_vcpu *v);
 
+/* Bring TDVPS's copy of the guest's control registers, segments, EFER,
+ * GDTR and IDTR (struct seam_vcpu.g) up to date with the engine, which
+ * saves them only when asked (TDH.VP.RD/WR, TDG.VP.RD/WR): no-op while the
+ * vCPU runs on another LP. */
+void seam_vp_state_sync(struct seam_vcpu *v);
+
 /* Free the guest-execution state of a vCPU (struct seam_vcpu.run; NULL is
  * fine): called when the vCPU structure is freed. */
 void seam_vcpu_run_free(void *run);
+/* Release the TD's share of the guest-execution state (struct seam_td.run;
+ * NULL is fine): called when the TD structure is freed. */
+void seam_td_run_free(void *run);
+
+/* Post an external interrupt (vector) to LP lp: a vCPU running on it exits
+ * (reason 1) at its next instruction-block boundary; otherwise the next
+ * TDH.VP.ENTER on the LP exits before running a guest instruction (the
+ * host enters with interrupts disabled, so the interrupt stays pending). */
+void seam_lp_interrupt(struct sim_lp *lp, uint8_t vector);
+
+/*
+ * TD guests' private writes are held by the runner (seam/td_run.c) until RAM
+ * must have them. seam_run_hold() before a SEAMCALL leaf (its number; -1:
+ * the embedder accesses memory) that may see or change TD private pages:
+ * stops every TD that has run, writes its held pages back to RAM and keeps
+ * it stopped until seam_run_release(), after which its vCPUs re-read what
+ * changed. No-op for the leaves that cannot touch TD private pages.
+ * cc: the LP's encryption contexts, or NULL. seam_run_sync(): hold and
+ * release at once (RAM is current as of the call).
+ */
+struct seam_run_hold {
+	void **m;
+	size_t n;
+	void *fixed[8];
+	struct seam_module *mod;        /* counted in hold_gen (NULL: nothing held) */
+};
+void seam_run_hold(struct tdxsim *s, struct sim_crypt *cc, int leaf, struct seam_run_hold *h);
+void seam_run_release(struct seam_run_hold *h);
+void seam_run_sync(struct tdxsim *s, struct sim_crypt *cc);
 
 #endif

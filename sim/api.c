@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "seam/pamt.h"
+#include "seam/vp_enter.h"
 #include "sim/sim_int.h"
 
 static const struct {
@@ -164,7 +165,10 @@ void *tdxsim_pa_to_ptr(tdxsim *s, uint64_t pa)
 {
 	if (!sim_ok(s) || pa >= s->pa_top)
 		return NULL;
-	return phys_mem_host_ptr(&s->mem, pa);
+	seam_run_sync(s, NULL);        /* RAM as of now (seam/vp_enter.h) */
+	/* Raw bytes from here on: a lazily zeroed page gets its ciphertext
+	 * (sim/mktme.h; only pa's page, not pages reached by arithmetic). */
+	return sim_mem_host_ptr(s, pa);
 }
 
 tdxsim_err tdxsim_ptr_to_pa(tdxsim *s, const void *p, uint64_t *pa)
@@ -221,6 +225,9 @@ static void shared_access(tdxsim *s, uint64_t pa, void *dst, const void *src, si
 			n = len;
 		uint8_t *ram = phys_mem_ptr(m, pa);
 		phys_mem_rmw_lock(m, pa);
+		/* A lazily zeroed page's ciphertext before its bytes are seen
+		 * or partly replaced (sim/mktme.h). */
+		sim_mem_raw_locked(s, NULL, pa, n, op == SH_READ ? SIM_RAW_READ_MASKED : SIM_RAW_WRITE);
 		switch (op) {
 		case SH_READ:
 			memcpy(d + done, ram, n);
@@ -263,7 +270,7 @@ static void shared_access(tdxsim *s, uint64_t pa, void *dst, const void *src, si
  * reads as zeros, and a write to a TD-owned line clears the owner bit and
  * poisons the line.
  */
-tdxsim_err tdxsim_mem_movdir64b(tdxsim *s, uint64_t pa, uint32_t keyid, const void *src64)
+static tdxsim_err mem_op_mem_movdir64b(tdxsim *s, uint64_t pa, uint32_t keyid, const void *src64)
 {
 	tdxsim_err err = mem_check(s, pa, keyid, src64, 64);
 	if (err)
@@ -279,7 +286,19 @@ tdxsim_err tdxsim_mem_movdir64b(tdxsim *s, uint64_t pa, uint32_t keyid, const vo
 	return TDXSIM_OK;
 }
 
-tdxsim_err tdxsim_mem_read(tdxsim *s, uint64_t pa, uint32_t keyid, void *buf, size_t len)
+tdxsim_err tdxsim_mem_movdir64b(tdxsim *s, uint64_t pa, uint32_t keyid, const void *src64)
+{
+	/* Guests stopped, their held writes in RAM (seam/vp_enter.h). */
+	struct seam_run_hold h;
+	if (!sim_ok(s))
+		return TDXSIM_ERR_HANDLE;
+	seam_run_hold(s, NULL, -1, &h);
+	tdxsim_err err = mem_op_mem_movdir64b(s, pa, keyid, src64);
+	seam_run_release(&h);
+	return err;
+}
+
+static tdxsim_err mem_op_mem_read(tdxsim *s, uint64_t pa, uint32_t keyid, void *buf, size_t len)
 {
 	tdxsim_err err = mem_check(s, pa, keyid, buf, len);
 	if (err)
@@ -292,7 +311,19 @@ tdxsim_err tdxsim_mem_read(tdxsim *s, uint64_t pa, uint32_t keyid, void *buf, si
 	return TDXSIM_OK;
 }
 
-tdxsim_err tdxsim_mem_write(tdxsim *s, uint64_t pa, uint32_t keyid, const void *buf, size_t len)
+tdxsim_err tdxsim_mem_read(tdxsim *s, uint64_t pa, uint32_t keyid, void *buf, size_t len)
+{
+	/* Guests stopped, their held writes in RAM (seam/vp_enter.h). */
+	struct seam_run_hold h;
+	if (!sim_ok(s))
+		return TDXSIM_ERR_HANDLE;
+	seam_run_hold(s, NULL, -1, &h);
+	tdxsim_err err = mem_op_mem_read(s, pa, keyid, buf, len);
+	seam_run_release(&h);
+	return err;
+}
+
+static tdxsim_err mem_op_mem_write(tdxsim *s, uint64_t pa, uint32_t keyid, const void *buf, size_t len)
 {
 	tdxsim_err err = mem_check(s, pa, keyid, buf, len);
 	if (err)
@@ -305,7 +336,19 @@ tdxsim_err tdxsim_mem_write(tdxsim *s, uint64_t pa, uint32_t keyid, const void *
 	return TDXSIM_OK;
 }
 
-tdxsim_err tdxsim_page_clear(tdxsim *s, uint64_t pa, uint32_t keyid)
+tdxsim_err tdxsim_mem_write(tdxsim *s, uint64_t pa, uint32_t keyid, const void *buf, size_t len)
+{
+	/* Guests stopped, their held writes in RAM (seam/vp_enter.h). */
+	struct seam_run_hold h;
+	if (!sim_ok(s))
+		return TDXSIM_ERR_HANDLE;
+	seam_run_hold(s, NULL, -1, &h);
+	tdxsim_err err = mem_op_mem_write(s, pa, keyid, buf, len);
+	seam_run_release(&h);
+	return err;
+}
+
+static tdxsim_err mem_op_page_clear(tdxsim *s, uint64_t pa, uint32_t keyid)
 {
 	static const uint8_t zero[64];
 	tdxsim_err err = mem_check(s, pa, keyid, zero, TDX_PAGE_SIZE);
@@ -315,11 +358,26 @@ tdxsim_err tdxsim_page_clear(tdxsim *s, uint64_t pa, uint32_t keyid)
 		return sim_error(s, TDXSIM_ERR_ARG, "page clear at 0x%llx: not 4 KiB aligned",
 				 (unsigned long long)pa);
 	if (keyid_private(s, keyid)) {
+		/* Eager: the host may look at the raw page through pointers
+		 * it already holds. */
 		sim_priv_zero(s, NULL, pa, keyid, TDX_PAGE_SIZE);
+		sim_mem_settle(s, NULL, pa, TDX_PAGE_SIZE);
 		return TDXSIM_OK;
 	}
 	shared_access(s, pa, NULL, NULL, TDX_PAGE_SIZE, SH_ZERO);
 	return TDXSIM_OK;
+}
+
+tdxsim_err tdxsim_page_clear(tdxsim *s, uint64_t pa, uint32_t keyid)
+{
+	/* Guests stopped, their held writes in RAM (seam/vp_enter.h). */
+	struct seam_run_hold h;
+	if (!sim_ok(s))
+		return TDXSIM_ERR_HANDLE;
+	seam_run_hold(s, NULL, -1, &h);
+	tdxsim_err err = mem_op_page_clear(s, pa, keyid);
+	seam_run_release(&h);
+	return err;
 }
 
 int tdxsim_mem_poisoned(tdxsim *s, uint64_t pa)

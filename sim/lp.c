@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "seam/vp_enter.h"
 #include "sim/sim_int.h"
 
 static struct sim_lp *get_lp(tdxsim *s, unsigned lp, tdxsim_err *err)
@@ -107,6 +108,18 @@ tdxsim_err tdxsim_lp_online(tdxsim *s, unsigned lpid)
 		return err;
 	if (atomic_exchange(&lp->online, 1))
 		return sim_error(s, TDXSIM_ERR_STATE, "LP %u is already online", lpid);
+	return TDXSIM_OK;
+}
+
+tdxsim_err tdxsim_lp_interrupt(tdxsim *s, unsigned lpid, unsigned vector)
+{
+	tdxsim_err err;
+	struct sim_lp *lp = get_lp(s, lpid, &err);
+	if (!lp)
+		return err;
+	if (vector < 16 || vector > 255)
+		return sim_error(s, TDXSIM_ERR_ARG, "interrupt vector %u: not 16..255", vector);
+	seam_lp_interrupt(lp, (uint8_t)vector);
 	return TDXSIM_OK;
 }
 

@@ -194,6 +194,15 @@ TDXSIM_API tdxsim_err tdxsim_wbinvd_count(tdxsim *s, unsigned lp, uint64_t *coun
 TDXSIM_API tdxsim_err tdxsim_lp_offline(tdxsim *s, unsigned lp);
 TDXSIM_API tdxsim_err tdxsim_lp_online(tdxsim *s, unsigned lp);
 TDXSIM_API int tdxsim_lp_is_online(tdxsim *s, unsigned lp);
+/* An external interrupt with vector (16..255) arrives at LP lp, from any
+ * thread: the host's kick (an IPI). A TD vCPU running on that LP leaves the
+ * guest at its next instruction-block boundary: TDH.VP.ENTER returns exit
+ * reason 1 (EXTERNAL_INTERRUPT) with R9 = 0x80000000 | vector, and the guest
+ * resumes where it was at the next entry. If no vCPU runs there, the
+ * interrupt stays pending (the host enters with interrupts disabled) and the
+ * next TDH.VP.ENTER on the LP exits that way before any guest instruction.
+ * A second interrupt before that replaces the first. */
+TDXSIM_API tdxsim_err tdxsim_lp_interrupt(tdxsim *s, unsigned lp, unsigned vector);
 /* RDMSR as the platform answers it (0x87, 0x982, ...); TDXSIM_ERR_NOENT if the
  * MSR is not modelled. */
 TDXSIM_API tdxsim_err tdxsim_rdmsr(tdxsim *s, unsigned lp, uint32_t msr, uint64_t *val);

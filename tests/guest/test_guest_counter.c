@@ -8,7 +8,7 @@
 #include "tg_fixture.h"
 
 #define N_VCPUS 4
-#define ADDS    2000
+#define ADDS    100000
 
 struct runner {
 	struct tg_vcpu *v;

@@ -60,6 +60,31 @@ __attribute__((noreturn)) void guest_abort(const char *file, unsigned line, cons
 	} while (0)
 #define GUEST_FAIL(...) guest_abort(__FILE__, __LINE__, __VA_ARGS__)
 
+/*
+ * What the runtime's #VE handler saw last on this vCPU: the VE_INFO it read
+ * with TDG.VP.VEINFO.GET, the RIP and RAX at the #VE, and how many #VEs so
+ * far. guest_ve_hook (NULL by default), if set, is called with them before
+ * the handler emulates the instruction; returning non-zero skips the
+ * instruction instead (RIP += VE_INFO's instruction length).
+ */
+struct guest_ve_record {
+	struct tdg_ve_info ve;
+	uint64_t rip, rax;
+	uint64_t count;
+};
+const struct guest_ve_record *guest_last_ve(void);
+extern int (*guest_ve_hook)(const struct tdg_ve_info *ve, uint64_t rip, uint64_t rax);
+
+/* Expect one exception of `vector` on this vCPU: instead of reporting it
+ * as unhandled, the runtime records it and resumes `skip` bytes after the
+ * faulting RIP. */
+struct guest_exc_record {
+	uint64_t vector, error, rip;
+	uint64_t count;
+};
+void guest_expect_exception(unsigned vector, unsigned skip);
+const struct guest_exc_record *guest_last_exception(void);
+
 /* Console on COM1 (port 0x3F8), one TDVMCALL IO out per byte. */
 #define GUEST_CONSOLE_PORT 0x3F8
 void guest_puts(const char *s);

@@ -18,6 +18,8 @@
 #define TDG_MEM_PAGE_ACCEPT     6
 #define TDG_VM_RD               7
 #define TDG_VM_WR               8
+#define TDG_SYS_RD              11
+#define TDG_SYS_RDALL           12
 
 /* TDG.VP.VMCALL sub-functions (R11 with R10 = 0). */
 #define TDVMCALL_CPUID          10
