@@ -255,6 +255,7 @@ struct td_mirror {
 	bool epoch_valid;
 	uint32_t hkid;                  /* the TD's KeyID (fixed at TDH.MNG.CREATE) */
 	uint32_t n_dirty;               /* private copies not written back */
+	uint64_t populated;             /* slots [0, populated) faulted in */
 	uint64_t seen_hold;             /* seam_module.hold_gen at the last refresh */
 	bool code_written;              /* a page some engine translated was made writable */
 	struct seam_module *mod;        /* counts the mirrors (n_mirrors) */
@@ -657,9 +658,26 @@ static bool drop_private_data(struct td_run *r, struct run_page *p)
 /* A free private slot, making room if none is left: the copies never
  * fetched from are written back and dropped (the ones fetched from stay:
  * their translated code is keyed by the slot). */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#define PRIV_POPULATE 64u               /* slots faulted in at once */
+
 static uint64_t priv_slot_get(struct td_run *r)
 {
-	uint64_t ppa = slot_get(&r->m->slots);
+	struct td_mirror *m = r->m;
+	uint64_t ppa = slot_get(&m->slots);
+	if (ppa && m->slots.next > m->populated) {
+		/* New slots: fault in the next PRIV_POPULATE of them in one
+		 * call rather than one page fault each (no THP: its
+		 * compaction stalls are far worse than the faults). Best
+		 * effort: without it the first touch faults as usual. */
+		uint64_t first = m->populated, n = PRIV_POPULATE;
+		if (first + n > PRIV_SLOTS)
+			n = PRIV_SLOTS - first;
+		madvise(m->mem + first * 4096ULL, n * 4096ULL, MADV_POPULATE_WRITE);
+		m->populated = first + n;
+	}
 	if (ppa)
 		return ppa;
 	pages_writeback(r);
@@ -1870,9 +1888,6 @@ static struct td_mirror *mirror_get(struct seam_module *mod, struct seam_td *td)
 		free(m);
 		return NULL;
 	}
-	/* Slots are handed out in order: huge pages make the first touch of
-	 * 512 of them one page fault instead of 512 (where THP is enabled). */
-	if (!getenv("NOTHP")) madvise(mem, PRIV_BYTES, MADV_HUGEPAGE);
 	m->mem = mem;
 	m->slots = (struct slot_pool){ .base = SLOT_BASE, .limit = SLOT_BASE + PRIV_BYTES };
 	m->hkid = td->hkid;
