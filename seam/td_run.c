@@ -193,7 +193,7 @@
 			   0xFFFFFFFF00000000ULL)
 
 enum run_stop {
-	STOP_NONE = 0, STOP_VMCALL, STOP_TDCALL, STOP_EPT, STOP_FATAL, STOP_BUDGET,
+	STOP_NONE = 0, STOP_TDCALL, STOP_EPT, STOP_FATAL, STOP_BUDGET,
 	STOP_PF, STOP_EXC, STOP_VE_CPUID, STOP_VE_EPT,
 	STOP_SCAN,              /* a block not decoded yet (insn_scan) */
 	STOP_VE_MMIO,           /* EPT violation on a shared GPA with suppress #VE clear */
@@ -296,7 +296,7 @@ struct td_run {
 	bool pend_has_err;
 	unsigned pend_vec;
 	uint64_t pend_err, pend_rip;
-	uint64_t tdcall_rip;
+	uint64_t tdcall_rip, tdcall_efer;
 	uint64_t blocks;
 	enum run_stop stop;
 	uint64_t ex_qual, ex_ext, ex_gpa;
@@ -1710,30 +1710,17 @@ static bool hook_insn_invalid(uc_engine *uc, void *user)
 		return true;
 	}
 	r->tdcall_rip = rip;
-	if (!(efer_get(r) & EFER_LMA)) {
+	r->tdcall_efer = efer_get(r);
+	if (!(r->tdcall_efer & EFER_LMA)) {
 		/* #GP(0): not in 64-bit mode. */
 		r->stop = STOP_EXC;
 		r->exc_vec = 13;
 		uc_emu_stop(r->uc);
 		return true;
 	}
-	reg_set(r, UC_X86_REG_RIP, rip + 4);
-	uint64_t rax = reg_get(r, UC_X86_REG_RAX);
-	if (rax != 0) {
-		r->stop = STOP_TDCALL;
-		uc_emu_stop(r->uc);
-		return true;
-	}
-	uint64_t mask = reg_get(r, UC_X86_REG_RCX);
-	uint64_t bad = VMCALL_BAD_MASK;
-	if (r->v->td->config_flags & TDX_CONFIG_FLAGS_NO_RBP_MOD)
-		bad |= 1ULL << GPR_RBP;
-	if (mask & bad) {
-		reg_set(r, UC_X86_REG_RAX, tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX));
-		return true;
-	}
-	r->vmcall_mask = mask;
-	r->stop = STOP_VMCALL;
+	/* The rest (leaf in RAX, VMCALL mask in RCX, RIP past the TDCALL)
+	 * from the registers saved at the stop (vp_run). */
+	r->stop = STOP_TDCALL;
 	uc_emu_stop(r->uc);
 	return true;
 }
@@ -2412,10 +2399,36 @@ static uint64_t vp_run(struct seam_ctx *c, struct seam_vcpu *v, struct td_run *r
 		drc = 0;
 		switch (r->stop) {
 		case STOP_TDCALL: {
+			/* The engine stopped at the TDCALL: the guest goes on
+			 * after it unless the module says otherwise. */
+			v->g.rip = r->tdcall_rip + 4;
+			v->g.efer = r->tdcall_efer;
+			if (v->g.gpr[GPR_RAX] == 0) {
+				/* TDG.VP.VMCALL: a mask with bit 0, 1, 4 (5 with
+				 * NO_RBP_MOD) or 63:32 set fails in the guest. */
+				uint64_t mask = v->g.gpr[GPR_RCX], bad = VMCALL_BAD_MASK;
+				if (td->config_flags & TDX_CONFIG_FLAGS_NO_RBP_MOD)
+					bad |= 1ULL << GPR_RBP;
+				if (mask & bad) {
+					v->g.gpr[GPR_RAX] = tdx_status_op(TDX_OPERAND_INVALID,
+									 TDX_OPERAND_ID_RCX);
+					regs_load(r, &v->g);
+					rip = v->g.rip;
+					continue;
+				}
+				r->vmcall_mask = mask;
+				r->vmcall_pending = true;
+				exit_regs(a, mask, 0, 0, 0);
+				for (int i = 0; i < 16; i++) {
+					uint64_t *h = host_gpr(a, i);
+					if (h && (mask & (1ULL << i)))
+						*h = v->g.gpr[i];
+				}
+				return TDX_SUCCESS | EXIT_TDCALL;
+			}
 			/* A TDCALL that reads or writes guest memory sees RAM:
 			 * the copies go back first and are refreshed after. */
 			bool mem = tdcall_uses_guest_memory(v->g.gpr[GPR_RAX] & TDX_LEAF_MASK);
-			v->g.efer = efer_get(r);
 			if (mem)
 				pages_writeback(r);
 			enum seam_tdcall_next next = seam_tdcall(c, v);
@@ -2441,15 +2454,6 @@ static uint64_t vp_run(struct seam_ctx *c, struct seam_vcpu *v, struct td_run *r
 				drc = deliver(r, 6, false, 0, r->tdcall_rip);
 			break;
 		}
-		case STOP_VMCALL:
-			r->vmcall_pending = true;
-			exit_regs(a, r->vmcall_mask, 0, 0, 0);
-			for (int i = 0; i < 16; i++) {
-				uint64_t *h = host_gpr(a, i);
-				if (h && (r->vmcall_mask & (1ULL << i)))
-					*h = v->g.gpr[i];
-			}
-			return TDX_SUCCESS | EXIT_TDCALL;
 		case STOP_EPT:
 			goto ept_exit;
 		case STOP_ASYNC:
