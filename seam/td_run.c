@@ -1472,6 +1472,8 @@ static void step_done(struct td_run *r)
 		if (!(lines & (1ULL << i)) || (phys_mem_line_state(m, pa) & PHYS_LINE_POISON))
 			continue;
 		phys_mem_rmw_lock(m, pa);
+		/* Raw bytes into a page that may have become lazy (sim/mktme.h). */
+		sim_mem_raw_locked(r->c->s, &r->c->lp->crypt, pa, 64, SIM_RAW_WRITE);
 		memcpy(phys_mem_ptr(m, pa), raw + 64 * i, 64);
 		phys_mem_write_shared(m, pa, 64);
 		phys_mem_bump(m, pa, 64);

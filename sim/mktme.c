@@ -34,6 +34,7 @@ void sim_crypt_fini(struct sim_crypt *cc)
 
 /* Below, with the other lazy-zeroing code. */
 static void settle_keyid(struct tdxsim *s, uint32_t keyid);
+static void lazy_range_add(struct sim_keyslot *k, uint64_t pfn);
 
 void sim_key_program(struct tdxsim *s, uint32_t keyid, const uint8_t key[SIM_KEY_BYTES])
 {
@@ -117,19 +118,126 @@ static void tmp_put(struct sim_crypt *cc, struct tmp_crypt *t)
 	}
 }
 
-/*
- * Make a lazily zeroed page real: the ciphertext of zeros under lz (its
- * current key) into RAM, the mark dropped. The caller holds the page's RMW
- * stripe lock. No version bump: no access through any KeyID can tell.
- */
-static void materialise_locked(struct tdxsim *s, struct sim_crypt *cc, uint64_t page, uint32_t lz)
+/* ---- Lazy-plaintext slots (sim/phys_mem.h) ---------------------------------- */
+
+static void lazy_lock(struct phys_mem *m)
 {
+	uint32_t z;
+	do {
+		z = 0;
+	} while (!atomic_compare_exchange_weak_explicit(&m->lazy_lock, &z, 1, memory_order_acquire,
+							memory_order_relaxed));
+}
+
+static void lazy_unlock(struct phys_mem *m)
+{
+	atomic_store_explicit(&m->lazy_lock, 0, memory_order_release);
+}
+
+static uint8_t *slot_buf(struct phys_mem *m, uint32_t slot)
+{
+	return m->lazy_buf + (uint64_t)slot * 4096;
+}
+
+/* Return a slot to the free list; the caller holds lazy_lock and the stripe
+ * lock of the page that used it. */
+static void slot_free_ll(struct phys_mem *m, uint32_t slot)
+{
+	__atomic_store_n(&m->lazy_slot[slot].page, ~0ULL, __ATOMIC_RELAXED);
+	m->lazy_free[m->lazy_nfree++] = (uint16_t)slot;
+	atomic_fetch_sub_explicit(&m->lazy_used, 1, memory_order_relaxed);
+}
+
+/*
+ * Drop the page's mark, which is raw (phys_mem_lazy_raw), freeing its
+ * lazy-plaintext slot if any. The caller holds the page's stripe lock, and
+ * lazy_lock if ll.
+ */
+static void unmark_locked(struct phys_mem *m, uint64_t page, uint32_t raw, int ll)
+{
+	phys_mem_set_lazy(m, page, 0);
+	if (!(raw & PHYS_LAZY_PLAIN))
+		return;
+	if (!ll)
+		lazy_lock(m);
+	slot_free_ll(m, raw & ~PHYS_LAZY_PLAIN);
+	if (!ll)
+		lazy_unlock(m);
+}
+
+/*
+ * Make a lazy page real: the ciphertext of its plaintext (zeros, or the
+ * lazy-plaintext buffer) under its KeyID's current key into RAM, the mark
+ * dropped. raw is the page's raw mark; the caller holds the page's RMW
+ * stripe lock, and lazy_lock if ll. No version bump: no access through any
+ * KeyID can tell.
+ */
+static void materialise_raw(struct tdxsim *s, struct sim_crypt *cc, uint64_t page, uint32_t raw,
+			    int ll)
+{
+	struct phys_mem *m = &s->mem;
+	const uint8_t *plain = zero_page;
+	uint32_t lz = raw;
+	if (raw & PHYS_LAZY_PLAIN) {
+		uint32_t slot = raw & ~PHYS_LAZY_PLAIN;
+		lz = m->lazy_slot[slot].keyid;
+		plain = slot_buf(m, slot);
+	}
 	uint32_t gen = atomic_load_explicit(&s->keys[lz].gen, memory_order_acquire);
 	key_ctx(s, cc->enc, &cc->enc_keyid, &cc->enc_gen, lz, gen, 1);
-	xts_page(cc->enc, page, phys_mem_ptr(&s->mem, page), zero_page);
-	phys_mem_set_lazy(&s->mem, page, 0);
+	xts_page(cc->enc, page, phys_mem_ptr(m, page), plain);
+	unmark_locked(m, page, raw, ll);
 	cc->stat_encrypts++;
 	cc->stat_materialised++;
+}
+
+static void materialise_locked(struct tdxsim *s, struct sim_crypt *cc, uint64_t page)
+{
+	materialise_raw(s, cc, page, phys_mem_lazy_raw(&s->mem, page), 0);
+}
+
+/*
+ * A free lazy-plaintext slot for page (whose stripe lock the caller holds),
+ * or -1. When all lazy_cap are in use, one is evicted (its page
+ * materialised) if its page's stripe lock can be had without waiting (or is
+ * the caller's): never waiting for a stripe while holding one keeps the
+ * stripes deadlock-free.
+ */
+static int slot_alloc(struct tdxsim *s, struct sim_crypt *cc, uint64_t page)
+{
+	struct phys_mem *m = &s->mem;
+	int slot = -1;
+	lazy_lock(m);
+	uint32_t used = atomic_load_explicit(&m->lazy_used, memory_order_relaxed);
+	if (used < m->lazy_cap && used < PHYS_LAZY_PLAIN_MAX) {
+		/* used == lazy_fresh - lazy_nfree */
+		slot = m->lazy_nfree ? m->lazy_free[--m->lazy_nfree] : (int)m->lazy_fresh++;
+	} else {
+		uint32_t cap = m->lazy_fresh;
+		for (uint32_t tries = 0; tries < 16 && cap; tries++) {
+			uint32_t v = m->lazy_hand++ % cap;
+			uint64_t q = __atomic_load_n(&m->lazy_slot[v].page, __ATOMIC_RELAXED);
+			if (q == ~0ULL || q == page)
+				continue;
+			int held = phys_mem_same_stripe(q, page);
+			if (!held && !phys_mem_rmw_trylock(m, q))
+				continue;
+			/* In use and its page's lock held: the mark is this slot. */
+			SIM_BUG_ON(phys_mem_lazy_raw(m, q) != (PHYS_LAZY_PLAIN | v));
+			materialise_raw(s, cc, q, PHYS_LAZY_PLAIN | v, 1);
+			if (!held)
+				phys_mem_rmw_unlock(m, q);
+			cc->stat_lazy_evictions++;
+			slot = m->lazy_free[--m->lazy_nfree];
+			break;
+		}
+	}
+	if (slot >= 0) {
+		atomic_fetch_add_explicit(&m->lazy_used, 1, memory_order_relaxed);
+		__atomic_store_n(&m->lazy_slot[slot].page, page, __ATOMIC_RELAXED);
+	}
+	lazy_unlock(m);
+	return slot;
 }
 
 /* The cache entry to hold page's plaintext: a valid one if present (*valid
@@ -175,21 +283,29 @@ static const uint8_t *page_plain(struct tdxsim *s, struct sim_crypt *cc, uint64_
 		}
 		out = e->data;
 	}
-	key_ctx(s, cc->dec, &cc->dec_keyid, &cc->dec_gen, keyid, gen, 0);
 	phys_mem_rmw_lock(m, page);
+	uint32_t raw = phys_mem_lazy_raw(m, page);
 	uint32_t lz = phys_mem_lazy(m, page);
-	if (lz == keyid) {
+	if (lz == keyid && !(raw & PHYS_LAZY_PLAIN)) {
 		/* Lazily zero under this KeyID: zeros, nothing to cache. */
 		phys_mem_rmw_unlock(m, page);
 		cc->stat_lazy_reads++;
 		return zero_page;
 	}
-	if (lz)
-		materialise_locked(s, cc, page, lz);
 	ver = phys_mem_page_ver(m, page);
-	xts_page(cc->dec, page, out, phys_mem_ptr(m, page));
-	phys_mem_rmw_unlock(m, page);
-	cc->stat_decrypts++;
+	if (lz == keyid) {
+		/* Lazy plaintext under this KeyID: a copy, no AES. */
+		memcpy(out, slot_buf(m, raw & ~PHYS_LAZY_PLAIN), 4096);
+		phys_mem_rmw_unlock(m, page);
+		cc->stat_lazy_reads++;
+	} else {
+		if (lz)
+			materialise_locked(s, cc, page);
+		key_ctx(s, cc->dec, &cc->dec_keyid, &cc->dec_gen, keyid, gen, 0);
+		xts_page(cc->dec, page, out, phys_mem_ptr(m, page));
+		phys_mem_rmw_unlock(m, page);
+		cc->stat_decrypts++;
+	}
 	if (e) {
 		e->pa = page;
 		e->keyid = keyid;
@@ -240,13 +356,17 @@ unsigned sim_priv_read(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint
 		if (!cc->cache && n == 4096) {
 			key_ctx(s, cc->dec, &cc->dec_keyid, &cc->dec_gen, keyid, gen, 0);
 			phys_mem_rmw_lock(m, page);
+			uint32_t raw = phys_mem_lazy_raw(m, page);
 			uint32_t lz = phys_mem_lazy(m, page);
 			if (lz == keyid) {
-				memset(dst, 0, 4096);
+				if (raw & PHYS_LAZY_PLAIN)
+					memcpy(dst, slot_buf(m, raw & ~PHYS_LAZY_PLAIN), 4096);
+				else
+					memset(dst, 0, 4096);
 				cc->stat_lazy_reads++;
 			} else {
 				if (lz)
-					materialise_locked(s, cc, page, lz);
+					materialise_locked(s, cc, page);
 				xts_page(cc->dec, page, dst, phys_mem_ptr(m, page));
 			}
 			phys_mem_rmw_unlock(m, page);
@@ -285,6 +405,7 @@ void sim_priv_write(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_
 		uint8_t *ram = phys_mem_ptr(m, page);
 		phys_mem_rmw_lock(m, page);
 		uint32_t ver = phys_mem_page_ver(m, page);
+		uint32_t raw = phys_mem_lazy_raw(m, page);
 		uint32_t lz = phys_mem_lazy(m, page);
 		/* Plaintext of the page after this write, kept in the LP's cache
 		 * (write-through) so the next access does not decrypt. */
@@ -296,45 +417,67 @@ void sim_priv_write(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_
 			plain = e->data;
 		}
 		if (n == 4096) {
-			/* No byte of the old page survives, lazily zero or not. */
+			/* No byte of the old page survives, lazy or not. */
 			memcpy(plain, src, 4096);
 			key_ctx(s, cc->enc, &cc->enc_keyid, &cc->enc_gen, keyid, gen, 1);
 			xts_page(cc->enc, page, ram, plain);
-			if (lz)
-				phys_mem_set_lazy(m, page, 0);
-		} else if (lz == keyid) {
-			/* Lazily zero under this KeyID: the old plaintext is zeros;
-			 * the whole page is encrypted, which materialises it. */
-			if (!valid)
-				memset(plain, 0, 4096);
-			else
+			if (raw)
+				unmark_locked(m, page, raw, 0);
+			cc->stat_encrypts++;
+		} else if (lz == keyid && (raw & PHYS_LAZY_PLAIN)) {
+			/* Lazy plaintext under this KeyID: update it, no AES. The
+			 * LP's entry follows only if it was current. */
+			memcpy(slot_buf(m, raw & ~PHYS_LAZY_PLAIN) + off, src, n);
+			if (valid) {
+				memcpy(plain + off, src, n);
 				cc->stat_hits++;
-			memcpy(plain + off, src, n);
-			key_ctx(s, cc->enc, &cc->enc_keyid, &cc->enc_gen, keyid, gen, 1);
-			xts_page(cc->enc, page, ram, plain);
-			phys_mem_set_lazy(m, page, 0);
-			cc->stat_materialised++;
+			} else {
+				e = NULL;
+			}
+			cc->stat_lazy_writes++;
 		} else {
-			if (lz)
-				materialise_locked(s, cc, page, lz);
-			/* Read-modify-write; store back only the lines written. */
-			if (!valid) {
+			/* The page's whole plaintext through keyid before the write:
+			 * zeros if lazily zero under it, else decrypted. */
+			int zero = lz == keyid;
+			if (lz && !zero)
+				materialise_locked(s, cc, page);
+			if (valid) {
+				cc->stat_hits++;
+			} else if (zero) {
+				memset(plain, 0, 4096);
+			} else {
 				key_ctx(s, cc->dec, &cc->dec_keyid, &cc->dec_gen, keyid, gen, 0);
 				xts_page(cc->dec, page, plain, ram);
 				cc->stat_decrypts++;
-			} else {
-				cc->stat_hits++;
 			}
 			memcpy(plain + off, src, n);
-			/* XTS blocks do not depend on the data that follows them:
-			 * encrypting the prefix up to the last line written gives
-			 * those lines' ciphertext at a fraction of the page's cost. */
-			uint64_t l0 = off & ~63ULL, l1 = (off + n + 63) & ~63ULL;
-			key_ctx(s, cc->enc, &cc->enc_keyid, &cc->enc_gen, keyid, gen, 1);
-			xts_prefix(cc->enc, page, cipher, plain, l1);
-			memcpy(ram + l0, cipher + l0, l1 - l0);
+			/* Keep it as lazy plaintext if there is room. */
+			int slot = slot_alloc(s, cc, page);
+			if (slot >= 0) {
+				__atomic_store_n(&m->lazy_slot[slot].keyid, keyid, __ATOMIC_RELAXED);
+				memcpy(slot_buf(m, (uint32_t)slot), plain, 4096);
+				lazy_range_add(&s->keys[keyid], page >> 12);
+				phys_mem_set_lazy(m, page, PHYS_LAZY_PLAIN | (uint32_t)slot);
+				cc->stat_lazy_writes++;
+			} else if (zero) {
+				/* The whole page is encrypted, which materialises it. */
+				key_ctx(s, cc->enc, &cc->enc_keyid, &cc->enc_gen, keyid, gen, 1);
+				xts_page(cc->enc, page, ram, plain);
+				phys_mem_set_lazy(m, page, 0);
+				cc->stat_materialised++;
+				cc->stat_encrypts++;
+			} else {
+				/* XTS blocks do not depend on the data that follows
+				 * them: encrypting the prefix up to the last line
+				 * written gives those lines' ciphertext at a fraction
+				 * of the page's cost; store back only those lines. */
+				uint64_t l0 = off & ~63ULL, l1 = (off + n + 63) & ~63ULL;
+				key_ctx(s, cc->enc, &cc->enc_keyid, &cc->enc_gen, keyid, gen, 1);
+				xts_prefix(cc->enc, page, cipher, plain, l1);
+				memcpy(ram + l0, cipher + l0, l1 - l0);
+				cc->stat_encrypts++;
+			}
 		}
-		cc->stat_encrypts++;
 		uint64_t l0 = pa & ~63ULL, l1 = (pa + n + 63) & ~63ULL;
 		phys_mem_set_owned(m, l0, l1 - l0);
 		phys_mem_bump(m, page, 4096);
@@ -387,6 +530,9 @@ void sim_priv_zero(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_t
 	lazy_range_add(&s->keys[keyid], (pa + len - 1) >> 12);
 	for (uint64_t page = pa; page < pa + len; page += 4096) {
 		phys_mem_rmw_lock(m, page);
+		uint32_t raw = phys_mem_lazy_raw(m, page);
+		if (raw & PHYS_LAZY_PLAIN)
+			unmark_locked(m, page, raw, 0);         /* nothing of it survives */
 		phys_mem_set_lazy(m, page, keyid);
 		phys_mem_set_owned(m, page, 4096);
 		phys_mem_bump(m, page, 4096);
@@ -406,15 +552,19 @@ void sim_mem_raw_locked(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uin
 	uint32_t lz = phys_mem_lazy(m, page);
 	if (!lz)
 		return;
-	if (how == SIM_RAW_READ_MASKED && phys_mem_page_owned(m, page))
-		return;                 /* every line reads as zeros whatever RAM holds */
+	/* Stale RAM lines of a lazy page are TD-owned (a lazily zeroed page is
+	 * PAGE_OWNED; lazy plaintext makes the lines it writes owned, and
+	 * anything taking ownership away comes here with SIM_RAW_WRITE first):
+	 * they read as zeros whatever RAM holds, the other lines are current. */
+	if (how == SIM_RAW_READ_MASKED)
+		return;
 	if (how == SIM_RAW_WRITE && !(pa & 4095) && len >= 4096) {
-		phys_mem_set_lazy(m, page, 0);  /* overwritten whole */
+		unmark_locked(m, page, phys_mem_lazy_raw(m, page), 0);  /* overwritten whole */
 		return;
 	}
 	struct tmp_crypt t;
 	struct sim_crypt *c = tmp_get(cc, &t);
-	materialise_locked(s, c, page, lz);
+	materialise_locked(s, c, page);
 	tmp_put(c, &t);
 }
 
@@ -426,14 +576,13 @@ void sim_mem_settle(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint64_
 	if (!len)
 		return;
 	for (uint64_t page = pa & ~4095ULL; page < pa + len; page += 4096) {
-		if (!phys_mem_lazy(m, page))
+		if (!phys_mem_lazy_raw(m, page))
 			continue;
 		phys_mem_rmw_lock(m, page);
-		uint32_t lz = phys_mem_lazy(m, page);
-		if (lz) {
+		if (phys_mem_lazy_raw(m, page)) {
 			if (!c)
 				c = tmp_get(cc, &t);
-			materialise_locked(s, c, page, lz);
+			materialise_locked(s, c, page);
 		}
 		phys_mem_rmw_unlock(m, page);
 	}
@@ -443,7 +592,7 @@ void sim_mem_settle(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint64_
 
 void *sim_mem_host_ptr(struct tdxsim *s, uint64_t pa)
 {
-	if (phys_mem_lazy(&s->mem, pa))
+	if (phys_mem_lazy_raw(&s->mem, pa))
 		sim_mem_settle(s, NULL, pa, 1);
 	return phys_mem_host_ptr(&s->mem, pa);
 }
@@ -466,7 +615,7 @@ static void settle_keyid(struct tdxsim *s, uint32_t keyid)
 		if (phys_mem_lazy(m, page) == keyid) {
 			if (!c)
 				c = tmp_get(NULL, &t);
-			materialise_locked(s, c, page, keyid);
+			materialise_locked(s, c, page);
 		}
 		phys_mem_rmw_unlock(m, page);
 	}

@@ -27,6 +27,18 @@
  * callers through sim_mem_raw_locked / sim_mem_settle / sim_mem_host_ptr.
  * Reprogramming k's key (sim_key_program) first materialises k's lazy pages
  * under the old key, so a mark always refers to the current key.
+ *
+ * Lazy plaintext: a partial write through k (sim_priv_write, len < 4096)
+ * does not encrypt either. The page's whole plaintext through k after the
+ * write (from zeros if lazily zero under k, the LP's cache, or a decryption)
+ * is kept in a lazy-plaintext slot (sim/phys_mem.h) and the page marked;
+ * reads through k copy it, later partial writes through k update it, and
+ * the triggers above materialise it (encrypt the buffer under k into RAM:
+ * XTS blocks are independent, so lines not written since get back exactly
+ * the ciphertext they had, and only TD-owned lines are ever stale, so
+ * SIM_RAW_READ_MASKED needs nothing). Slots are bounded
+ * (PHYS_LAZY_PLAIN_MAX); a write finding none free materialises another
+ * page whose stripe lock it can take without waiting, else stays eager.
  */
 #ifndef SIM_MKTME_H
 #define SIM_MKTME_H
@@ -66,7 +78,9 @@ struct sim_crypt {
 	uint64_t stat_decrypts, stat_encrypts, stat_hits;
 	uint64_t stat_lazy_zeros;       /* pages zeroed without encryption */
 	uint64_t stat_lazy_reads;       /* page reads answered zeros without decryption */
-	uint64_t stat_materialised;     /* lazily zeroed pages encrypted after all */
+	uint64_t stat_materialised;     /* lazy pages encrypted after all */
+	uint64_t stat_lazy_writes;      /* partial writes kept as lazy plaintext, no AES */
+	uint64_t stat_lazy_evictions;   /* lazy-plaintext pages materialised for room */
 };
 
 int sim_crypt_init(struct sim_crypt *cc);
@@ -101,7 +115,8 @@ void sim_priv_zero(struct tdxsim *s, struct sim_crypt *cc, uint64_t pa, uint32_t
  * context). sim_mem_raw_locked: [pa, pa+len) lies in one page whose RMW
  * stripe lock the caller holds, and is about to be
  *   SIM_RAW_READ_MASKED  read through a shared KeyID (TD-owned lines then
- *                        read as zeros, so a lazy page needs nothing),
+ *                        read as zeros, and only they can be stale, so a
+ *                        lazy page needs nothing),
  *   SIM_RAW_WRITE        written raw: a store covering the whole page drops
  *                        the mark (no ciphertext survives), else materialise.
  * sim_mem_settle: materialise every lazy page of [pa, pa+len), taking each

@@ -57,7 +57,12 @@ int phys_mem_init(struct phys_mem *m, uint64_t size, int two)
 	m->line_meta = reserve(size >> 6);
 	m->page_ver = reserve((size >> 12) * sizeof(uint32_t));
 	m->page_lazy = reserve((size >> 12) * sizeof(uint16_t));
-	if (!m->base || !m->page_meta || !m->line_meta || !m->page_ver || !m->page_lazy) {
+	m->lazy_slot = reserve(PHYS_LAZY_PLAIN_MAX * sizeof(*m->lazy_slot));
+	m->lazy_buf = reserve((uint64_t)PHYS_LAZY_PLAIN_MAX * 4096);
+	m->lazy_free = reserve(PHYS_LAZY_PLAIN_MAX * sizeof(uint16_t));
+	m->lazy_cap = PHYS_LAZY_PLAIN_MAX;
+	if (!m->base || !m->page_meta || !m->line_meta || !m->page_ver || !m->page_lazy ||
+	    !m->lazy_slot || !m->lazy_buf || !m->lazy_free) {
 		phys_mem_fini(m);
 		return -1;
 	}
@@ -80,6 +85,13 @@ void phys_mem_fini(struct phys_mem *m)
 		munmap(m->page_ver, (m->size >> 12) * sizeof(uint32_t));
 	if (m->page_lazy)
 		munmap(m->page_lazy, (m->size >> 12) * sizeof(uint16_t));
+	/* Lazy-plaintext pages are dropped with the memory they stand for. */
+	if (m->lazy_slot)
+		munmap(m->lazy_slot, PHYS_LAZY_PLAIN_MAX * sizeof(*m->lazy_slot));
+	if (m->lazy_buf)
+		munmap(m->lazy_buf, (uint64_t)PHYS_LAZY_PLAIN_MAX * 4096);
+	if (m->lazy_free)
+		munmap(m->lazy_free, PHYS_LAZY_PLAIN_MAX * sizeof(uint16_t));
 	memset(m, 0, sizeof(*m));
 	m->memfd = -1;
 }

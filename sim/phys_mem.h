@@ -29,8 +29,24 @@
  * Whoever looks at or changes the RAM bytes first makes it real
  * (sim/mktme.h: sim_mem_raw_locked, sim_mem_settle). Changed only under the
  * page's RMW stripe lock, together with the RAM.
+ *
+ * Lazy plaintext: page_lazy[pa >> 12] == PHYS_LAZY_PLAIN | slot says that
+ * the page's plaintext through the slot's KeyID is held in lazy_buf[slot]
+ * (the result of partial writes through that KeyID, sim_priv_write) and its
+ * ciphertext has not been computed: RAM lines written since are stale (they
+ * are all TD-owned and unpoisoned), the others are current. Materialised on
+ * the same triggers as a lazily zeroed page. At most lazy_cap pages are
+ * lazy plaintext at a time. A slot's fields change only under the stripe
+ * lock of the page using it and lazy_lock (allocation, eviction, freeing).
  */
 #define PHYS_RMW_STRIPES 256
+#define PHYS_LAZY_PLAIN 0x8000          /* page_lazy: slot index in the low 15 bits */
+#define PHYS_LAZY_PLAIN_MAX 4096        /* lazy-plaintext pages per simulator */
+
+struct phys_lazy_slot {
+	uint64_t page;                  /* PA of the page using it (atomic access) */
+	uint32_t keyid;                 /* private KeyID of the plaintext (atomic access) */
+};
 
 struct phys_mem {
 	uint8_t *base;          /* host address of PA 0: the module's view, always RW */
@@ -48,6 +64,16 @@ struct phys_mem {
 	/* Per-page private KeyID of a lazily zeroed page, 0 if none (above):
 	 * 2 bytes per page, reserved like RAM, committed when first written. */
 	uint16_t *page_lazy;
+	/* Lazy-plaintext slots (above): PHYS_LAZY_PLAIN_MAX of them, buffers
+	 * reserved and committed on first use; slots [0, lazy_fresh) have been
+	 * used, lazy_free[0, lazy_nfree) are free again; lazy_used are in use. */
+	struct phys_lazy_slot *lazy_slot;
+	uint8_t *lazy_buf;
+	uint16_t *lazy_free;
+	uint32_t lazy_cap;              /* <= PHYS_LAZY_PLAIN_MAX (tests lower it) */
+	uint32_t lazy_fresh, lazy_nfree, lazy_hand;
+	_Atomic uint32_t lazy_used;
+	_Atomic uint32_t lazy_lock;
 	/* Striped locks serialising read-modify-write of encrypted pages (a
 	 * partial write re-encrypts its page): an implementation detail, never
 	 * visible as a status. */
@@ -108,13 +134,23 @@ static inline uint32_t phys_mem_page_ver(const struct phys_mem *m, uint64_t pa)
 /* Every page of [pa, pa+len) changed. */
 void phys_mem_bump(struct phys_mem *m, uint64_t pa, uint64_t len);
 
-/* The private KeyID under which the page of pa is lazily zero, or 0. Stable
- * only under the page's RMW stripe lock; a lock-free load is a hint. */
+/* The private KeyID under which the page of pa is lazily zero or lazy
+ * plaintext, or 0. Stable only under the page's RMW stripe lock; a
+ * lock-free load is a hint. */
 static inline uint32_t phys_mem_lazy(const struct phys_mem *m, uint64_t pa)
+{
+	uint32_t v = __atomic_load_n(&m->page_lazy[pa >> 12], __ATOMIC_ACQUIRE);
+	if (v & PHYS_LAZY_PLAIN)
+		return __atomic_load_n(&m->lazy_slot[v & ~PHYS_LAZY_PLAIN].keyid, __ATOMIC_ACQUIRE);
+	return v;
+}
+/* The raw mark: 0, a KeyID (lazily zero) or PHYS_LAZY_PLAIN | slot. */
+static inline uint32_t phys_mem_lazy_raw(const struct phys_mem *m, uint64_t pa)
 {
 	return __atomic_load_n(&m->page_lazy[pa >> 12], __ATOMIC_ACQUIRE);
 }
-/* Mark (keyid != 0) or unmark (0) the page of pa; the caller holds its lock. */
+/* Set the raw mark of the page of pa (a KeyID, PHYS_LAZY_PLAIN | slot, or 0);
+ * the caller holds its lock, and frees a lazy-plaintext slot it drops. */
 static inline void phys_mem_set_lazy(struct phys_mem *m, uint64_t pa, uint32_t keyid)
 {
 	__atomic_store_n(&m->page_lazy[pa >> 12], (uint16_t)keyid, __ATOMIC_RELEASE);
@@ -133,6 +169,17 @@ static inline void phys_mem_rmw_lock(struct phys_mem *m, uint64_t pa)
 		z = 0;
 	} while (!atomic_compare_exchange_weak_explicit(l, &z, 1, memory_order_acquire,
 							memory_order_relaxed));
+}
+static inline int phys_mem_rmw_trylock(struct phys_mem *m, uint64_t pa)
+{
+	uint32_t z = 0;
+	return atomic_compare_exchange_strong_explicit(&m->rmw_lock[(pa >> 12) % PHYS_RMW_STRIPES],
+						       &z, 1, memory_order_acquire,
+						       memory_order_relaxed);
+}
+static inline int phys_mem_same_stripe(uint64_t a, uint64_t b)
+{
+	return (a >> 12) % PHYS_RMW_STRIPES == (b >> 12) % PHYS_RMW_STRIPES;
 }
 static inline void phys_mem_rmw_unlock(struct phys_mem *m, uint64_t pa)
 {

@@ -400,6 +400,15 @@ static const uint8_t *raw_ram(tdxsim *s, uint64_t pa)
 	return phys_mem_ptr(&s->mem, pa);
 }
 
+/* Raw RAM of the page after materialising it if lazy (what the host's
+ * pointer would show). */
+static const uint8_t *settled_ram(tdxsim *s, uint64_t pa)
+{
+	sim_mem_settle(s, NULL, pa, PAGE);
+	assert_int_equal(phys_mem_lazy_raw(&s->mem, pa), 0);
+	return phys_mem_ptr(&s->mem, pa);
+}
+
 static uint32_t lazy_mark(tdxsim *s, uint64_t pa)
 {
 	return phys_mem_lazy(&s->mem, pa);
@@ -542,8 +551,10 @@ static void test_mem_protect__lazy_zero_partial_write(void **state)
 	memset(plain, 0, PAGE);
 	memcpy(plain + 1000, part, sizeof(part));
 	ref_xts(e.s, k, pa, plain, ref, 1);
-	assert_int_equal(lazy_mark(e.s, pa), 0);
-	assert_memory_equal(raw_ram(e.s, pa), ref, PAGE);
+	/* Now lazy plaintext under k (no AES); materialised: the eager bytes. */
+	assert_int_equal(lazy_mark(e.s, pa), k);
+	assert_int_not_equal(phys_mem_lazy_raw(&e.s->mem, pa), k);
+	assert_memory_equal(settled_ram(e.s, pa), ref, PAGE);
 	assert_int_equal(tdxsim_mem_read(e.s, pa, k, back, PAGE), TDXSIM_OK);
 	assert_memory_equal(back, plain, PAGE);
 	/* An LP's context: no decryption, the cache then holds the page. */
@@ -556,7 +567,7 @@ static void test_mem_protect__lazy_zero_partial_write(void **state)
 	memset(plain, 0, PAGE);
 	memcpy(plain + 0xFF8, &q, 8);
 	ref_xts(e.s, k, pa, plain, ref, 1);
-	assert_memory_equal(raw_ram(e.s, pa), ref, PAGE);
+	assert_memory_equal(settled_ram(e.s, pa), ref, PAGE);
 	assert_int_equal(sim_priv_read64(e.s, cc, pa + 0xFF8, k), q);
 	assert_int_equal(sim_priv_read64(e.s, cc, pa + 0xFF0, k), 0);
 	assert_int_equal(cc->stat_decrypts, dec0);
@@ -586,8 +597,9 @@ static void test_mem_protect__lazy_zero_other_keyid_write(void **state)
 	ref_xts(e.s, k2, pa, plain2, c2, 1);
 	memcpy(want, ref, PAGE);
 	memcpy(want + 64, c2 + 64, 128);        /* lines 1 and 2 hold [70, 150) */
-	assert_int_equal(lazy_mark(e.s, pa), 0);
-	assert_memory_equal(raw_ram(e.s, pa), want, PAGE);
+	/* k's zeros materialised; the page is now lazy plaintext under k2. */
+	assert_int_equal(lazy_mark(e.s, pa), k2);
+	assert_memory_equal(settled_ram(e.s, pa), want, PAGE);
 	/* Through k: zeros where its ciphertext survives. */
 	assert_int_equal(tdxsim_mem_read(e.s, pa, k, back, PAGE), TDXSIM_OK);
 	ref_xts(e.s, k, pa, want, plain2, 0);
@@ -676,7 +688,7 @@ static void test_mem_protect__lazy_zero_shared_write_poisons(void **state)
 	memset(plain, 0, PAGE);
 	memcpy(plain + 256, src, 64);
 	ref_xts(e.s, k, pa, plain, want, 1);
-	assert_memory_equal(raw_ram(e.s, pa), want, PAGE);
+	assert_memory_equal(settled_ram(e.s, pa), want, PAGE);
 	tsim_env_fini(&e);
 }
 
@@ -902,8 +914,531 @@ static void test_mem_protect__lazy_zero_concurrent(void **state)
 		uint64_t v = 0xA5A5000000000000ULL | i;
 		memcpy(plain + 0x40, &v, 8);
 		ref_xts(e.s, e.first_keyid, r.pa[i], plain, ref, 1);
-		assert_int_equal(lazy_mark(e.s, r.pa[i]), 0);
-		assert_memory_equal(raw_ram(e.s, r.pa[i]), ref, PAGE);
+		assert_int_equal(lazy_mark(e.s, r.pa[i]), e.first_keyid);
+		assert_memory_equal(settled_ram(e.s, r.pa[i]), ref, PAGE);
+	}
+	tsim_env_fini(&e);
+}
+
+/* ---- Lazy plaintext: partial private writes kept as plaintext ------------ */
+
+static int is_lazy_plain(tdxsim *s, uint64_t pa)
+{
+	return (phys_mem_lazy_raw(&s->mem, pa) & PHYS_LAZY_PLAIN) != 0;
+}
+
+/* A fresh page holding pattern(seed) written eagerly (whole page) through
+ * keyid: not lazy, RAM = its ciphertext. */
+static uint64_t plain_page(struct tsim_env *e, uint32_t keyid, uint8_t plain[PAGE], unsigned seed)
+{
+	uint64_t pa = tsim_page(e);
+	pattern(plain, PAGE, seed);
+	assert_int_equal(tdxsim_mem_write(e->s, pa, keyid, plain, PAGE), TDXSIM_OK);
+	assert_int_equal(phys_mem_lazy_raw(&e->s->mem, pa), 0);
+	return pa;
+}
+
+/* Partial writes through k (LP context and temporary context) run no AES:
+ * the page holds lazy plaintext, RAM is stale; reads through k (LP, temp,
+ * u64 walks, pieces) see the new plaintext without AES; the host pointer
+ * shows exactly the eager ciphertext (independent EVP AES-XTS). */
+static void test_mem_protect__lazy_plain_partial_writes(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	uint32_t k = e.first_keyid;
+	struct sim_crypt *cc = lp_cc(&e, 0);
+	uint8_t plain[PAGE], back[PAGE], ref[PAGE], before[PAGE], part[300];
+	uint64_t pa = plain_page(&e, k, plain, 100);
+	memcpy(before, raw_ram(e.s, pa), PAGE);
+	uint64_t enc0 = cc->stat_encrypts, lw0 = cc->stat_lazy_writes;
+	uint64_t q = 0xDEADBEEFCAFEF00DULL;
+	sim_priv_write(e.s, cc, pa + 0x100, k, &q, 8);
+	memcpy(plain + 0x100, &q, 8);
+	assert_int_equal(cc->stat_encrypts, enc0);
+	assert_int_equal(cc->stat_lazy_writes, lw0 + 1);
+	assert_true(is_lazy_plain(e.s, pa));
+	assert_int_equal(lazy_mark(e.s, pa), k);
+	assert_memory_equal(raw_ram(e.s, pa), before, PAGE);   /* stale */
+	/* More writes: LP (cached), temporary context, across two pages. */
+	pattern(part, sizeof(part), 101);
+	sim_priv_write(e.s, cc, pa + 0x7F0, k, part, 40);
+	memcpy(plain + 0x7F0, part, 40);
+	assert_int_equal(tdxsim_mem_write(e.s, pa + 3000, k, part, sizeof(part)), TDXSIM_OK);
+	memcpy(plain + 3000, part, sizeof(part));
+	assert_int_equal(cc->stat_encrypts, enc0);
+	assert_memory_equal(raw_ram(e.s, pa), before, PAGE);
+	/* Reads through k. */
+	uint64_t dec0 = cc->stat_decrypts;
+	assert_int_equal(sim_priv_read64(e.s, cc, pa + 0x100, k), q);
+	assert_int_equal(sim_priv_read(e.s, cc, pa, k, back, PAGE), 0);
+	assert_memory_equal(back, plain, PAGE);
+	assert_int_equal(sim_priv_read(e.s, cc, pa + 2990, k, back, 333), 0);
+	assert_memory_equal(back, plain + 2990, 333);
+	assert_int_equal(sim_priv_read(e.s, NULL, pa, k, back, PAGE), 0);
+	assert_memory_equal(back, plain, PAGE);
+	assert_int_equal(tdxsim_mem_read(e.s, pa + 4000, k, back, 96), TDXSIM_OK);
+	assert_memory_equal(back, plain + 4000, 96);
+	assert_int_equal(cc->stat_decrypts, dec0);
+	assert_int_equal(cc->stat_encrypts, enc0);
+	/* Shared reads: every line TD-owned, zeros, nothing settled. */
+	assert_int_equal(tdxsim_mem_read(e.s, pa, 0, back, PAGE), TDXSIM_OK);
+	assert_memory_equal(back, zeros, PAGE);
+	for (unsigned l = 0; l < PAGE; l += 64)
+		assert_int_equal(tdxsim_mem_poisoned(e.s, pa + l), 0);
+	assert_true(is_lazy_plain(e.s, pa));
+	/* The host pointer: the eager ciphertext of the plaintext. */
+	ref_xts(e.s, k, pa, plain, ref, 1);
+	const uint8_t *host = tdxsim_pa_to_ptr(e.s, pa + 0x40);
+	assert_int_equal(phys_mem_lazy_raw(&e.s->mem, pa), 0);
+	assert_memory_equal(host - 0x40, ref, PAGE);
+	assert_memory_equal(raw_ram(e.s, pa), ref, PAGE);
+	/* Invisible through k afterwards; the LP's cache stays valid. */
+	assert_int_equal(sim_priv_read(e.s, cc, pa, k, back, PAGE), 0);
+	assert_memory_equal(back, plain, PAGE);
+	assert_int_equal(sim_priv_read(e.s, NULL, pa, k, back, PAGE), 0);
+	assert_memory_equal(back, plain, PAGE);
+	/* A lazily zeroed page written partially becomes lazy plaintext. */
+	pa = lazy_page(&e, k, 102);
+	sim_priv_write(e.s, cc, pa + 8, k, &q, 8);
+	assert_true(is_lazy_plain(e.s, pa));
+	memset(plain, 0, PAGE);
+	memcpy(plain + 8, &q, 8);
+	assert_int_equal(sim_priv_read(e.s, NULL, pa, k, back, PAGE), 0);
+	assert_memory_equal(back, plain, PAGE);
+	ref_xts(e.s, k, pa, plain, ref, 1);
+	assert_memory_equal(settled_ram(e.s, pa), ref, PAGE);
+	/* A full-page write through k drops the plaintext: eager. */
+	pa = plain_page(&e, k, plain, 103);
+	sim_priv_write(e.s, cc, pa + 64, k, &q, 8);
+	uint32_t used = atomic_load(&e.s->mem.lazy_used);
+	pattern(plain, PAGE, 104);
+	sim_priv_write(e.s, cc, pa, k, plain, PAGE);
+	assert_int_equal(phys_mem_lazy_raw(&e.s->mem, pa), 0);
+	assert_int_equal(atomic_load(&e.s->mem.lazy_used), used - 1);
+	ref_xts(e.s, k, pa, plain, ref, 1);
+	assert_memory_equal(raw_ram(e.s, pa), ref, PAGE);
+	tsim_env_fini(&e);
+}
+
+/* Another private KeyID: a read materialises (k's ciphertext, then k2's
+ * decryption of it); a partial write materialises and takes the page's
+ * lazy plaintext over under k2 (its decryption of k's ciphertext + data),
+ * which materialises to k's lines elsewhere and k2's lines written. */
+static void test_mem_protect__lazy_plain_other_keyid(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	uint32_t k = e.first_keyid, k2 = other_keyid(&e);
+	uint8_t plain[PAGE], back[PAGE], ref[PAGE], want[PAGE], plain2[PAGE], c2[PAGE], part[80];
+	uint64_t q = 0x0102030405060708ULL;
+	for (int lp_ctx = 0; lp_ctx < 2; lp_ctx++) {
+		uint64_t pa = plain_page(&e, k, plain, 110 + lp_ctx);
+		sim_priv_write(e.s, lp_cc(&e, 0), pa + 0x200, k, &q, 8);
+		memcpy(plain + 0x200, &q, 8);
+		ref_xts(e.s, k, pa, plain, ref, 1);
+		ref_xts(e.s, k2, pa, ref, want, 0);
+		assert_int_equal(sim_priv_read(e.s, lp_ctx ? lp_cc(&e, 1) : NULL, pa, k2, back, PAGE), 0);
+		assert_memory_equal(back, want, PAGE);
+		assert_int_equal(phys_mem_lazy_raw(&e.s->mem, pa), 0);
+		assert_memory_equal(raw_ram(e.s, pa), ref, PAGE);
+	}
+	/* u64 walk read through k2. */
+	uint64_t pa = plain_page(&e, k, plain, 112);
+	sim_priv_write(e.s, lp_cc(&e, 0), pa + 0x200, k, &q, 8);
+	memcpy(plain + 0x200, &q, 8);
+	ref_xts(e.s, k, pa, plain, ref, 1);
+	ref_xts(e.s, k2, pa, ref, want, 0);
+	uint64_t v;
+	memcpy(&v, want + 0x208, 8);
+	assert_int_equal(sim_priv_read64(e.s, lp_cc(&e, 1), pa + 0x208, k2), v);
+	assert_memory_equal(raw_ram(e.s, pa), ref, PAGE);
+	/* Partial write through k2 on k's lazy plaintext. */
+	pa = plain_page(&e, k, plain, 113);
+	sim_priv_write(e.s, lp_cc(&e, 0), pa + 0x200, k, &q, 8);
+	memcpy(plain + 0x200, &q, 8);
+	pattern(part, sizeof(part), 114);
+	assert_int_equal(tdxsim_mem_write(e.s, pa + 70, k2, part, sizeof(part)), TDXSIM_OK);
+	assert_int_equal(lazy_mark(e.s, pa), k2);
+	assert_true(is_lazy_plain(e.s, pa));
+	ref_xts(e.s, k, pa, plain, ref, 1);
+	ref_xts(e.s, k2, pa, ref, plain2, 0);
+	memcpy(plain2 + 70, part, sizeof(part));
+	ref_xts(e.s, k2, pa, plain2, c2, 1);
+	memcpy(want, ref, PAGE);
+	memcpy(want + 64, c2 + 64, 128);
+	/* Through k: its plaintext where its ciphertext survives. */
+	assert_int_equal(sim_priv_read(e.s, lp_cc(&e, 0), pa, k, back, PAGE), 0);
+	assert_int_equal(phys_mem_lazy_raw(&e.s->mem, pa), 0);
+	assert_memory_equal(raw_ram(e.s, pa), want, PAGE);
+	assert_memory_equal(back, plain, 64);
+	assert_memory_equal(back + 192, plain + 192, PAGE - 192);
+	/* A KeyID without a key drops the write: the lazy page stays. */
+	uint32_t k3 = tsim_hkid(&e);
+	pa = plain_page(&e, k, plain, 115);
+	sim_priv_write(e.s, lp_cc(&e, 0), pa + 0x200, k, &q, 8);
+	assert_int_equal(tdxsim_mem_write(e.s, pa + 8, k3, part, 8), TDXSIM_OK);
+	assert_true(is_lazy_plain(e.s, pa));
+	assert_int_equal(lazy_mark(e.s, pa), k);
+	tsim_env_fini(&e);
+}
+
+/* Shared-KeyID accesses: a partial write poisons over the eager
+ * ciphertext; a whole-page write leaves nothing of it (slot freed); on a
+ * page with host-owned lines a shared read gets their bytes and the
+ * written lines' eager ciphertext keeps the others intact. */
+static void test_mem_protect__lazy_plain_shared_write_poisons(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	uint32_t k = e.first_keyid;
+	struct sim_crypt *cc = lp_cc(&e, 0);
+	uint8_t plain[PAGE], back[PAGE], ref[PAGE], want[PAGE], dec[PAGE];
+	uint64_t q = 0x1111222233334444ULL;
+	uint64_t pa = plain_page(&e, k, plain, 120);
+	sim_priv_write(e.s, cc, pa + 0x300, k, &q, 8);
+	memcpy(plain + 0x300, &q, 8);
+	uint8_t b = 0x5A;
+	assert_int_equal(tdxsim_mem_write(e.s, pa + 512, 0, &b, 1), TDXSIM_OK);
+	assert_int_equal(phys_mem_lazy_raw(&e.s->mem, pa), 0);
+	ref_xts(e.s, k, pa, plain, ref, 1);
+	memcpy(want, ref, PAGE);
+	want[512] = b;
+	assert_memory_equal(raw_ram(e.s, pa), want, PAGE);
+	for (unsigned l = 0; l < PAGE; l += 64)
+		assert_int_equal(tdxsim_mem_poisoned(e.s, pa + l), l == 512);
+	assert_int_equal(sim_priv_read(e.s, cc, pa, k, back, PAGE), 1);
+	ref_xts(e.s, k, pa, want, dec, 0);
+	assert_memory_equal(back, dec, PAGE);
+	assert_memory_equal(back + 0x300, &q, 8);
+	/* Whole-page shared write. */
+	pa = plain_page(&e, k, plain, 121);
+	sim_priv_write(e.s, cc, pa + 0x300, k, &q, 8);
+	uint32_t used = atomic_load(&e.s->mem.lazy_used);
+	pattern(want, PAGE, 122);
+	assert_int_equal(tdxsim_mem_write(e.s, pa, 0, want, PAGE), TDXSIM_OK);
+	assert_int_equal(phys_mem_lazy_raw(&e.s->mem, pa), 0);
+	assert_int_equal(atomic_load(&e.s->mem.lazy_used), used - 1);
+	assert_memory_equal(raw_ram(e.s, pa), want, PAGE);
+	assert_int_equal(sim_priv_read(e.s, NULL, pa, k, back, PAGE), 64);
+	/* MOVDIR64B through KeyID 0 on a lazy plaintext page. */
+	pa = plain_page(&e, k, plain, 123);
+	sim_priv_write(e.s, cc, pa + 0x300, k, &q, 8);
+	memcpy(plain + 0x300, &q, 8);
+	uint8_t src[64];
+	pattern(src, sizeof(src), 124);
+	assert_int_equal(tdxsim_mem_movdir64b(e.s, pa + 128, 0, src), TDXSIM_OK);
+	ref_xts(e.s, k, pa, plain, ref, 1);
+	memcpy(want, ref, PAGE);
+	memcpy(want + 128, src, 64);
+	assert_memory_equal(raw_ram(e.s, pa), want, PAGE);
+	assert_int_equal(tdxsim_mem_poisoned(e.s, pa + 128), 0);
+	/* A mixed page: host memory with one line written through k. */
+	pa = tsim_page(&e);
+	pattern(want, PAGE, 125);
+	assert_int_equal(tdxsim_mem_write(e.s, pa, 0, want, PAGE), TDXSIM_OK);
+	sim_priv_write(e.s, cc, pa + 0x400, k, &q, 8);
+	assert_true(is_lazy_plain(e.s, pa));
+	assert_int_equal(tdxsim_mem_read(e.s, pa + 0x380, 0, back, 256), TDXSIM_OK);
+	memcpy(dec, want + 0x380, 256);
+	memset(dec + 0x80, 0, 64);              /* the TD-owned line reads zeros */
+	assert_memory_equal(back, dec, 256);
+	ref_xts(e.s, k, pa, want, plain, 0);    /* k's view of host bytes */
+	memcpy(plain + 0x400, &q, 8);
+	ref_xts(e.s, k, pa, plain, ref, 1);
+	memcpy(dec, want, PAGE);
+	memcpy(dec + 0x400, ref + 0x400, 64);
+	assert_memory_equal(settled_ram(e.s, pa), dec, PAGE);
+	assert_memory_equal(settled_ram(e.s, pa), want, 0x400);
+	tsim_env_fini(&e);
+}
+
+/* Page clears and zeroing replace lazy plaintext (slot freed): through
+ * KeyID 0 plain zeros; through k2 its ciphertext of zeros; sim_priv_zero
+ * makes it lazily zero. */
+static void test_mem_protect__lazy_plain_page_clear(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	uint32_t k = e.first_keyid, k2 = other_keyid(&e);
+	struct sim_crypt *cc = lp_cc(&e, 0);
+	uint8_t plain[PAGE], back[PAGE], ref[PAGE];
+	uint64_t q = 0x99;
+	uint64_t pa = plain_page(&e, k, plain, 130);
+	sim_priv_write(e.s, cc, pa + 0x10, k, &q, 8);
+	uint32_t used = atomic_load(&e.s->mem.lazy_used);
+	assert_int_equal(tdxsim_page_clear(e.s, pa, 0), TDXSIM_OK);
+	assert_int_equal(phys_mem_lazy_raw(&e.s->mem, pa), 0);
+	assert_int_equal(atomic_load(&e.s->mem.lazy_used), used - 1);
+	assert_memory_equal(raw_ram(e.s, pa), zeros, PAGE);
+	assert_int_equal(sim_priv_read(e.s, cc, pa, k, back, PAGE), 0);
+	ref_xts(e.s, k, pa, zeros, ref, 0);
+	assert_memory_equal(back, ref, PAGE);
+
+	pa = plain_page(&e, k, plain, 131);
+	sim_priv_write(e.s, cc, pa + 0x10, k, &q, 8);
+	assert_int_equal(tdxsim_page_clear(e.s, pa, k2), TDXSIM_OK);
+	assert_int_equal(phys_mem_lazy_raw(&e.s->mem, pa), 0);
+	ref_xts(e.s, k2, pa, zeros, ref, 1);
+	assert_memory_equal(raw_ram(e.s, pa), ref, PAGE);
+	assert_int_equal(sim_priv_read(e.s, cc, pa, k2, back, PAGE), 0);
+	assert_memory_equal(back, zeros, PAGE);
+
+	pa = plain_page(&e, k, plain, 132);
+	sim_priv_write(e.s, cc, pa + 0x10, k, &q, 8);
+	used = atomic_load(&e.s->mem.lazy_used);
+	sim_priv_zero(e.s, cc, pa, k2, PAGE);
+	assert_int_equal(phys_mem_lazy_raw(&e.s->mem, pa), k2);
+	assert_int_equal(atomic_load(&e.s->mem.lazy_used), used - 1);
+	assert_int_equal(sim_priv_read(e.s, cc, pa, k2, back, PAGE), 0);
+	assert_memory_equal(back, zeros, PAGE);
+	ref_xts(e.s, k2, pa, zeros, ref, 1);
+	assert_memory_equal(tdxsim_pa_to_ptr(e.s, pa), ref, PAGE);
+	tsim_env_fini(&e);
+}
+
+/* A new key: lazy plaintext under the old one is encrypted with it first
+ * (wherever the page is); the same key again keeps it lazy. */
+static void test_mem_protect__lazy_plain_key_reprogram(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	uint32_t k2 = other_keyid(&e);
+	uint8_t old_key[SIM_KEY_BYTES], key[SIM_KEY_BYTES], ref[PAGE], want[PAGE], back[PAGE];
+	uint8_t plain[2][PAGE];
+	uint64_t pas[2] = { tsim_page(&e), tsim_page_2m(&e) + 0x5000 };
+	uint64_t q = 0xABCDEF;
+	for (int i = 0; i < 2; i++) {
+		pattern(plain[i], PAGE, 140 + i);
+		assert_int_equal(tdxsim_mem_write(e.s, pas[i], k2, plain[i], PAGE), TDXSIM_OK);
+		sim_priv_write(e.s, lp_cc(&e, 0), pas[i] + 0xF00, k2, &q, 8);
+		memcpy(plain[i] + 0xF00, &q, 8);
+		assert_true(is_lazy_plain(e.s, pas[i]));
+	}
+	memcpy(old_key, e.s->keys[k2].key, SIM_KEY_BYTES);
+	sim_key_program(e.s, k2, old_key);
+	for (int i = 0; i < 2; i++)
+		assert_true(is_lazy_plain(e.s, pas[i]));
+	for (unsigned i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0x4D + i * 11);
+	sim_key_program(e.s, k2, key);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(phys_mem_lazy_raw(&e.s->mem, pas[i]), 0);
+		ref_xts_key(old_key, pas[i], plain[i], ref, 1);
+		assert_memory_equal(raw_ram(e.s, pas[i]), ref, PAGE);
+		ref_xts(e.s, k2, pas[i], ref, want, 0);
+		assert_int_equal(sim_priv_read(e.s, lp_cc(&e, 0), pas[i], k2, back, PAGE), 0);
+		assert_memory_equal(back, want, PAGE);
+	}
+	tsim_env_fini(&e);
+}
+
+/* Reclaim flow: a TD whose S-EPT pages (PAGE.AUG / SEPT.ADD entries) and
+ * control pages hold lazy plaintext; after teardown every one of them is
+ * PT_NDA, not lazy, its raw bytes (module's and host's views) the eager
+ * ciphertext of the plaintext it held. */
+#define RECLAIM_MAX 64
+static void lazy_plain_reclaim(unsigned flags)
+{
+	struct tsim_env e;
+	tdxsim_config cfg = TDXSIM_CONFIG_INIT;
+	cfg.flags = flags;
+	tsim_env_init_cfg(&e, &cfg);
+	struct tsim_td td;
+	tsim_td_build(&e, &td, 0, 1);
+	tsim_vcpu_add(&td, 0);
+	for (unsigned i = 0; i < 4; i++)
+		tsim_page_aug(&td, 0x100000ULL + 0x1000ULL * i, 0);
+	static struct { uint64_t pa; uint8_t key[SIM_KEY_BYTES]; uint8_t plain[PAGE]; } pg[RECLAIM_MAX];
+	unsigned n = 0;
+	struct phys_mem *m = &e.s->mem;
+	for (uint32_t i = 0; i < m->lazy_fresh && n < RECLAIM_MAX; i++) {
+		uint64_t pa = m->lazy_slot[i].page;
+		if (pa == ~0ULL || phys_mem_lazy_raw(m, pa) != (PHYS_LAZY_PLAIN | i))
+			continue;
+		pg[n].pa = pa;
+		memcpy(pg[n].key, e.s->keys[m->lazy_slot[i].keyid].key, SIM_KEY_BYTES);
+		memcpy(pg[n].plain, m->lazy_buf + (uint64_t)i * PAGE, PAGE);
+		n++;
+	}
+	assert_true(n >= 2);
+	unsigned sept = 0;
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = 0; j < td.n_sept; j++)
+			sept += pg[i].pa == td.sept[j].pa;
+	assert_true(sept >= 1);
+	tsim_td_teardown(&td);
+	uint8_t ref[PAGE];
+	for (unsigned i = 0; i < n; i++) {
+		if (tsim_page_type(&e, pg[i].pa) != PT_NDA)
+			continue;
+		assert_int_equal(phys_mem_lazy_raw(m, pg[i].pa), 0);
+		ref_xts_key(pg[i].key, pg[i].pa, pg[i].plain, ref, 1);
+		assert_memory_equal(raw_ram(e.s, pg[i].pa), ref, PAGE);
+		assert_memory_equal(phys_mem_host_ptr(m, pg[i].pa), ref, PAGE);
+	}
+	tsim_env_fini(&e);
+}
+
+static void test_mem_protect__lazy_plain_td_reclaim(void **state)
+{
+	(void)state;
+	lazy_plain_reclaim(0);
+}
+
+static void test_mem_protect__lazy_plain_td_reclaim_checker(void **state)
+{
+	(void)state;
+	lazy_plain_reclaim(TDXSIM_CFG_CHECKER);
+}
+
+/* At most lazy_cap pages hold lazy plaintext: more are made room for by
+ * materialising others, invisibly. */
+static void test_mem_protect__lazy_plain_cap_eviction(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	uint32_t k = e.first_keyid;
+	struct sim_crypt *cc = lp_cc(&e, 0);
+	sim_mem_settle(e.s, NULL, 0, e.s->pa_top);
+	assert_int_equal(atomic_load(&e.s->mem.lazy_used), 0);
+	e.s->mem.lazy_cap = 4;
+	enum { N = 12 };
+	static uint8_t plain[N][PAGE];
+	uint8_t back[PAGE], ref[PAGE];
+	uint64_t pa[N];
+	uint64_t ev0 = cc->stat_lazy_evictions;
+	for (unsigned i = 0; i < N; i++) {
+		pa[i] = plain_page(&e, k, plain[i], 150 + i);
+		for (unsigned j = 0; j < 3; j++) {
+			uint64_t v = 0x7700 + i * 16 + j;
+			sim_priv_write(e.s, cc, pa[i] + 0x100 * (j + 1), k, &v, 8);
+			memcpy(plain[i] + 0x100 * (j + 1), &v, 8);
+		}
+		assert_true(atomic_load(&e.s->mem.lazy_used) <= 4);
+	}
+	assert_int_equal(cc->stat_lazy_evictions - ev0, N - 4);
+	unsigned lazy = 0;
+	for (unsigned i = 0; i < N; i++)
+		lazy += is_lazy_plain(e.s, pa[i]);
+	assert_int_equal(lazy, 4);
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(sim_priv_read(e.s, NULL, pa[i], k, back, PAGE), 0);
+		assert_memory_equal(back, plain[i], PAGE);
+		ref_xts(e.s, k, pa[i], plain[i], ref, 1);
+		assert_memory_equal(settled_ram(e.s, pa[i]), ref, PAGE);
+	}
+	assert_int_equal(atomic_load(&e.s->mem.lazy_used), 0);
+	tsim_env_fini(&e);
+}
+
+/* Two LPs write qwords into pages (cap small, so pages are evicted under
+ * them) while LP 0 reads them whole and a host thread settles them: every
+ * read sees each qword before or after its write; at the end the plaintext
+ * and RAM are the eager ones. */
+#define PRACE_PAGES 64
+#define PRACE_ROUNDS 6
+struct prace {
+	struct tsim_env *e;
+	uint64_t pa[PRACE_PAGES];
+	_Atomic int stop;
+	int bad;
+};
+
+static uint64_t prace_val(unsigned w, unsigned i, unsigned r)
+{
+	return 0xA5A5000000000000ULL | ((uint64_t)w << 32) | (i << 8) | r;
+}
+
+static void prace_write(struct prace *r, unsigned w)
+{
+	for (unsigned round = 0; round < PRACE_ROUNDS; round++)
+		for (unsigned i = 0; i < PRACE_PAGES; i++) {
+			uint64_t v = prace_val(w, i, round);
+			sim_priv_write(r->e->s, lp_cc(r->e, 1 + w), r->pa[i] + 0x40 + 0x800 * w + 8 * round,
+				       r->e->first_keyid, &v, 8);
+		}
+}
+
+static void *prace_writer0(void *arg)
+{
+	prace_write(arg, 0);
+	return NULL;
+}
+
+static void *prace_writer1(void *arg)
+{
+	prace_write(arg, 1);
+	return NULL;
+}
+
+static void *prace_settler(void *arg)
+{
+	struct prace *r = arg;
+	while (!atomic_load(&r->stop))
+		for (unsigned i = 0; i < PRACE_PAGES; i += 3)
+			sim_mem_settle(r->e->s, NULL, r->pa[i], PAGE);
+	return NULL;
+}
+
+static void test_mem_protect__lazy_plain_concurrent(void **state)
+{
+	(void)state;
+	struct tsim_env e;
+	tsim_env_init(&e);
+	assert_true(e.n_lps >= 3);
+	e.s->mem.lazy_cap = 16;
+	static struct prace r;
+	memset(&r, 0, sizeof(r));
+	r.e = &e;
+	for (unsigned i = 0; i < PRACE_PAGES; i++) {
+		r.pa[i] = tsim_page(&e);
+		sim_priv_zero(e.s, lp_cc(&e, 0), r.pa[i], e.first_keyid, PAGE);
+	}
+	pthread_t t[3];
+	assert_int_equal(pthread_create(&t[0], NULL, prace_writer0, &r), 0);
+	assert_int_equal(pthread_create(&t[1], NULL, prace_writer1, &r), 0);
+	assert_int_equal(pthread_create(&t[2], NULL, prace_settler, &r), 0);
+	uint8_t back[PAGE];
+	for (unsigned round = 0; round < 6; round++)
+		for (unsigned i = 0; i < PRACE_PAGES; i++) {
+			sim_priv_read(e.s, lp_cc(&e, 0), r.pa[i], e.first_keyid, back, PAGE);
+			for (unsigned w = 0; w < 2; w++)
+				for (unsigned j = 0; j < PRACE_ROUNDS; j++) {
+					uint64_t v;
+					uint8_t *p = back + 0x40 + 0x800 * w + 8 * j;
+					memcpy(&v, p, 8);
+					if (v && v != prace_val(w, i, j))
+						r.bad++;
+					memset(p, 0, 8);
+				}
+			if (!all_zero(back, PAGE))
+				r.bad++;
+		}
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	atomic_store(&r.stop, 1);
+	pthread_join(t[2], NULL);
+	assert_int_equal(r.bad, 0);
+	assert_true(atomic_load(&e.s->mem.lazy_used) <= 16);
+	uint8_t plain[PAGE], ref[PAGE];
+	for (unsigned i = 0; i < PRACE_PAGES; i++) {
+		memset(plain, 0, PAGE);
+		for (unsigned w = 0; w < 2; w++)
+			for (unsigned j = 0; j < PRACE_ROUNDS; j++) {
+				uint64_t v = prace_val(w, i, j);
+				memcpy(plain + 0x40 + 0x800 * w + 8 * j, &v, 8);
+			}
+		assert_int_equal(sim_priv_read(e.s, NULL, r.pa[i], e.first_keyid, back, PAGE), 0);
+		assert_memory_equal(back, plain, PAGE);
+		ref_xts(e.s, e.first_keyid, r.pa[i], plain, ref, 1);
+		assert_memory_equal(settled_ram(e.s, r.pa[i]), ref, PAGE);
 	}
 	tsim_env_fini(&e);
 }
@@ -934,6 +1469,15 @@ int main(void)
 		cmocka_unit_test(test_mem_protect__lazy_zero_td_reclaim_checker),
 		cmocka_unit_test(test_mem_protect__lazy_zero_failed_leaf),
 		cmocka_unit_test(test_mem_protect__lazy_zero_concurrent),
+		cmocka_unit_test(test_mem_protect__lazy_plain_partial_writes),
+		cmocka_unit_test(test_mem_protect__lazy_plain_other_keyid),
+		cmocka_unit_test(test_mem_protect__lazy_plain_shared_write_poisons),
+		cmocka_unit_test(test_mem_protect__lazy_plain_page_clear),
+		cmocka_unit_test(test_mem_protect__lazy_plain_key_reprogram),
+		cmocka_unit_test(test_mem_protect__lazy_plain_td_reclaim),
+		cmocka_unit_test(test_mem_protect__lazy_plain_td_reclaim_checker),
+		cmocka_unit_test(test_mem_protect__lazy_plain_cap_eviction),
+		cmocka_unit_test(test_mem_protect__lazy_plain_concurrent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
