@@ -46,7 +46,7 @@ UNICORN_MIN=2.1.0
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 # ---------------------------------------------------------------- bookworm
-SYSTEM_PKGS=(cmake make gcc clang pkg-config libcmocka-dev libssl-dev
+SYSTEM_PKGS=(cmake make gcc clang pkg-config libcmocka-dev libssl-dev zlib1g-dev
              libcapstone-dev xz-utils gnuplot-nox python3 jq ca-certificates)
 
 is_installed() {

@@ -6,6 +6,7 @@
 #include "seam/metadata_sys.h"
 #include "seam/seam_mem.h"
 #include "sim/sim_int.h"
+#include "sim/trace.h"
 
 int seam_module_init(struct seam_module *m, struct tdxsim *s)
 {
@@ -85,6 +86,7 @@ static uint64_t page_piece(uint64_t pa, uint64_t left)
 
 void seam_read_pa(struct tdxsim *s, uint64_t pa, void *buf, uint64_t len)
 {
+	uint64_t pa_in = pa;
 	uint8_t *b = buf;
 	pa = seam_pa_strip(s, pa);
 	for (uint64_t i = 0, n; i < len; i += n) {
@@ -99,6 +101,8 @@ void seam_read_pa(struct tdxsim *s, uint64_t pa, void *buf, uint64_t len)
 		zero_owned_lines(s, pa + i, b + i, n);
 		phys_mem_rmw_unlock(&s->mem, pa + i);
 	}
+	if (atomic_load_explicit(&s->trace, memory_order_relaxed))
+		sim_trace_mem_read(s, pa_in, buf, len);
 }
 
 void seam_write_pa(struct tdxsim *s, uint64_t pa, const void *buf, uint64_t len)

@@ -9,6 +9,7 @@
 
 #include "seam/vp_enter.h"
 #include "sim/sim_int.h"
+#include "sim/trace.h"
 
 static struct sim_lp *get_lp(tdxsim *s, unsigned lp, tdxsim_err *err)
 {
@@ -148,10 +149,11 @@ tdxsim_err tdxsim_lp_cycles(tdxsim *s, unsigned lpid, uint64_t *cycles)
  * only if n > 0). */
 static void emit_event(tdxsim *s, struct sim_lp *lp, int n, uint64_t rax,
 		       const struct tdx_module_args *in, const struct tdx_module_args *out,
-		       uint64_t status, uint64_t start, uint64_t cycles, int injected)
+		       uint64_t status, uint64_t start, uint64_t cycles, int injected,
+		       struct sim_trace_capture *tcap)
 {
 	uint64_t seq = atomic_fetch_add_explicit(&s->seq, 1, memory_order_relaxed);
-	if (!n)
+	if (!n && !tcap)
 		return;
 	tdxsim_seamcall_event ev = {
 		.seq = seq, .lp = lp->id, .injected = injected != 0, .rax_in = rax,
@@ -161,6 +163,8 @@ static void emit_event(tdxsim *s, struct sim_lp *lp, int n, uint64_t rax,
 	for (int i = 0; i < n; i++)
 		if (s->hooks[i].fn)
 			s->hooks[i].fn(s->hooks[i].user, &ev);
+	if (tcap)
+		sim_trace_call_end(s, tcap, &ev);
 }
 
 uint64_t tdxsim_seamcall(tdxsim *s, unsigned lpid, uint64_t rax, struct tdx_module_args *regs)
@@ -182,9 +186,13 @@ uint64_t tdxsim_seamcall(tdxsim *s, unsigned lpid, uint64_t rax, struct tdx_modu
 	}
 	/* The entry registers are kept only for hooks: off the hot path otherwise. */
 	int hooks = atomic_load_explicit(&s->n_hooks, memory_order_acquire);
+	struct sim_trace_capture tcap;
+	int tracing = atomic_load_explicit(&s->trace, memory_order_acquire) != NULL;
 	struct tdx_module_args in;
-	if (hooks)
+	if (hooks || tracing)
 		in = *regs;
+	if (tracing)
+		sim_trace_call_begin(s, &tcap);
 	uint64_t start = atomic_load_explicit(&lp->cycles, memory_order_relaxed);
 	uint64_t status, cycles;
 	int injected = 0;
@@ -212,7 +220,8 @@ uint64_t tdxsim_seamcall(tdxsim *s, unsigned lpid, uint64_t rax, struct tdx_modu
 	uint64_t leaf = rax & TDX_LEAF_MASK;
 	if (!(rax & TDX_SEAMLDR_BIT) && leaf < TDX_SEAMCALL_LEAF_MAX)
 		sim_count(&lp->stat_leaf[leaf]);
-	emit_event(s, lp, hooks, rax, &in, regs, status, start, cycles, injected);
+	emit_event(s, lp, hooks, rax, &in, regs, status, start, cycles, injected,
+		   tracing ? &tcap : NULL);
 	return status;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sim/sim_int.h"
+#include "sim/trace.h"
 
 _Noreturn void sim_bug(const char *file, int line, const char *what)
 {
@@ -251,6 +252,7 @@ tdxsim_err tdxsim_open(const tdxsim_config *cfg, tdxsim **out)
 		tdxsim_close(s);
 		return TDXSIM_ERR_NOMEM;
 	}
+	sim_trace_env_start(s);
 	*out = s;
 	return TDXSIM_OK;
 }
@@ -259,6 +261,7 @@ void tdxsim_close(tdxsim *s)
 {
 	if (!sim_ok(s))
 		return;
+	sim_trace_close(s);
 	if (s->checker)
 		sim_checker_close(s);
 	seam_module_fini(&s->mod);

@@ -74,6 +74,7 @@ struct tdxsim {
 	_Atomic int n_faults;
 
 	int checker;                    /* checker mode on (sim/checker.c) */
+	struct sim_trace *_Atomic trace; /* SEAMCALL trace being recorded (sim/trace.c) */
 
 	pthread_mutex_t err_mutex;      /* guards errmsg (sim_error, tdxsim_errmsg) */
 	char errmsg[256];

@@ -296,6 +296,22 @@ TDXSIM_API tdxsim_err tdxsim_hook_seamcall(tdxsim *s, tdxsim_seamcall_hook_fn fn
 					   void *user, unsigned *id);
 TDXSIM_API tdxsim_err tdxsim_hook_remove(tdxsim *s, unsigned id);
 
+/*
+ * SEAMCALL trace recording (docs/trace-format.md): every completed SEAMCALL
+ * on this handle is appended to path as one JSON line (registers in and out,
+ * status, cycles, and the host memory the leaf read, whose contents are
+ * stored once per distinct SHA-256). A path ending in ".gz" is written
+ * gzip-compressed. One trace per handle at a time; start and stop while no
+ * SEAMCALL is in flight. A write error is reported once on stderr and stops
+ * the recording (the SEAMCALLs go on); tdxsim_trace_stop then returns
+ * TDXSIM_ERR_IO. Errors name the path and errno in tdxsim_errmsg().
+ * TDXSIM_TRACE=path in the environment makes tdxsim_open start recording to
+ * path and tdxsim_close stop it.
+ */
+TDXSIM_API tdxsim_err tdxsim_trace_start(tdxsim *s, const char *path);
+/* Flush and close the trace: TDXSIM_ERR_STATE if none is being recorded. */
+TDXSIM_API tdxsim_err tdxsim_trace_stop(tdxsim *s);
+
 /* Per-leaf SEAMCALL counts (index = leaf number) and totals. */
 typedef struct tdxsim_stats {
 	uint32_t size;                  /* sizeof(tdxsim_stats) */
