@@ -61,5 +61,7 @@ void bench_td(struct bench_metrics *m);
 
 /* Guest benchmarks: VMCALL round trip, fault-in, store loop (bench_guest.c). */
 void bench_guest(struct bench_metrics *m);
+/* Trace benchmarks: replay rate, bytes per event (bench_trace.c). */
+void bench_trace(struct bench_metrics *m);
 
 #endif

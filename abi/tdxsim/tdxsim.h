@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tdxsim/version.h"
 #include "tdxsim/err.h"
@@ -311,6 +312,38 @@ TDXSIM_API tdxsim_err tdxsim_hook_remove(tdxsim *s, unsigned id);
 TDXSIM_API tdxsim_err tdxsim_trace_start(tdxsim *s, const char *path);
 /* Flush and close the trace: TDXSIM_ERR_STATE if none is being recorded. */
 TDXSIM_API tdxsim_err tdxsim_trace_stop(tdxsim *s);
+
+/*
+ * Replay a SEAMCALL trace (docs/trace-format.md): rebuild the machine from the
+ * trace header, then for each seamcall event write the host memory the leaf
+ * read back at its PAs, issue the SEAMCALL on the recorded LP with the
+ * recorded registers, and compare the status and the 13 output registers.
+ * Divergences (and, with TDXSIM_REPLAY_UNTIL, a dump of the module state
+ * after event `until`) are printed on opts->out (stdout if NULL); malformed
+ * input is reported as "FILE:LINE: what was expected" on opts->err (stderr).
+ * Returns 0 (every event matched), 1 (a divergence; the first stops the
+ * replay unless TDXSIM_REPLAY_CONTINUE) or 2 (unreadable or malformed trace).
+ */
+#define TDXSIM_REPLAY_CONTINUE 0x1u     /* report every divergence */
+#define TDXSIM_REPLAY_UNTIL    0x2u     /* stop after event `until`, dump state */
+#define TDXSIM_REPLAY_JSON     0x4u     /* output as one JSON object */
+#define TDXSIM_REPLAY_QUIET    0x8u     /* no output on success (benchmarks) */
+typedef struct tdxsim_replay_opts {
+	uint32_t size;                  /* sizeof(tdxsim_replay_opts) */
+	uint32_t flags;                 /* TDXSIM_REPLAY_* */
+	uint64_t until;
+	FILE *out, *err;
+} tdxsim_replay_opts;
+typedef struct tdxsim_replay_result {
+	uint32_t size;                  /* sizeof(tdxsim_replay_result) */
+	uint64_t events;                /* event lines read (blobs included) */
+	uint64_t seamcalls;             /* SEAMCALLs issued */
+	uint64_t skipped;               /* injected-status events not issued */
+	uint64_t divergences;
+	double seamcall_ns;             /* wall time spent parsing + issuing events */
+} tdxsim_replay_result;
+TDXSIM_API int tdxsim_replay(const char *path, const tdxsim_replay_opts *opts,
+			     tdxsim_replay_result *res);
 
 /* Per-leaf SEAMCALL counts (index = leaf number) and totals. */
 typedef struct tdxsim_stats {

@@ -62,5 +62,11 @@ int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 extern const char cmd_info_usage[];
 extern const char cmd_run_usage[];
+int cmd_replay(int argc, char **argv);          /* cmd_replay.c */
+extern const char cmd_replay_usage[];
+int cmd_stats(int argc, char **argv);          /* cmd_stats.c */
+int cmd_timeline(int argc, char **argv);       /* cmd_timeline.c */
+extern const char cmd_stats_usage[];
+extern const char cmd_timeline_usage[];
 
 #endif

@@ -26,6 +26,9 @@
 const struct cli_command cli_commands[] = {
 	{ "info", "print platform and TDX module metadata (TDH.SYS.RD)", cmd_info_usage, cmd_info },
 	{ "run", "boot a guest image in a TD, print its console and ucalls", cmd_run_usage, cmd_run },
+	{ "replay", "re-issue a trace's SEAMCALLs and compare every status and register", cmd_replay_usage, cmd_replay },
+	{ "stats", "per-leaf counts, statuses and cycle percentiles of a trace", cmd_stats_usage, cmd_stats },
+	{ "timeline", "convert a trace to Chrome/Perfetto trace-event JSON", cmd_timeline_usage, cmd_timeline },
 	{ NULL, NULL, NULL, NULL },
 };
 
