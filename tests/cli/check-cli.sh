@@ -35,6 +35,21 @@ json_ok() {
 	fi
 }
 
+# trace_setup: record a trace of guest_demo (TDXSIM_TRACE) into $D/t.jsonl(.gz)
+# for the trace subcommand cases; NCALLS SEAMCALLs on NLPS LPs.
+trace_setup() {
+	# Trace subcommands: record a trace of guest_demo (TDXSIM_TRACE) first.
+	D=$(mktemp -d)
+	trap 'rm -f "$OUT" "$ERR"; rm -rf "$D"' EXIT
+	TDXSIM_TRACE="$D/t.jsonl" "$TDXSIM" run "$GUEST_DIR/guest_demo.bin" >"$OUT" 2>"$ERR" \
+		|| fail "recording a trace of guest_demo failed"
+	head -n 1 "$D/t.jsonl" | grep -q '"format":"tdxsim-trace"' || fail "no trace recorded"
+	NCALLS=$(grep -c '"ev":"seamcall"' "$D/t.jsonl")
+	NLPS=$(grep '"ev":"seamcall"' "$D/t.jsonl" | sed 's/.*"lp":\([0-9]*\).*/\1/' | sort -u | wc -l)
+	[ "$NCALLS" -gt 10 ] || fail "only $NCALLS SEAMCALLs recorded"
+	gzip -c "$D/t.jsonl" >"$D/t.jsonl.gz"
+}
+
 case $CASE in
 help)
 	run 0 --help; has_out '^Usage: tdxsim'; has_out 'info'; has_out 'run'
@@ -94,6 +109,95 @@ bad_usage)
 	run 2 run "$GUEST_DIR/guest_demo.bin" --arg -1; has_err -- '--arg wants'
 	run 2 run a.bin b.bin; has_err 'one IMAGE only'
 	run 2 help frobnicate; has_err "unknown subcommand 'frobnicate'"
+	;;
+stats)
+	trace_setup
+	run 0 stats --help; has_out '^Usage: tdxsim stats TRACE'; has_out -- '--json'
+	run 0 stats "$D/t.jsonl"
+	has_out '^Trace .*t.jsonl: format 1, tdxsim [0-9]'; has_out "$NCALLS SEAMCALLs on $NLPS LPs"
+	has_out '^LEAF  *CALLS  *CYCLES  *P50  *P90  *P99  *MAX'
+	has_out '^TDH.SYS.INIT  *1  *[0-9]'; has_out '^TDH.VP.ENTER  *[0-9]'
+	has_out "^all  *$NCALLS  *[0-9]"; has_out '^TDX_SUCCESS  *[0-9]* *[0-9.]*%'
+	cp "$OUT" "$D/plain.txt"
+	run 0 stats "$D/t.jsonl.gz"        # gzip read transparently: same numbers
+	sed 1d "$D/plain.txt" >"$D/a"; sed 1d "$OUT" >"$D/b"
+	cmp -s "$D/a" "$D/b" || fail "stats of the .gz trace differs from the plain one"
+	;;
+stats_json)
+	trace_setup
+	run 0 stats "$D/t.jsonl" --json
+	python3 - "$OUT" "$D/t.jsonl" <<'PY' || fail "stats --json does not match the trace"
+import json, sys
+d = json.load(open(sys.argv[1]))
+calls = [json.loads(l) for l in open(sys.argv[2]) if '"ev":"seamcall"' in l]
+assert d["format_version"] == 1 and d["platform"] == "spr", d
+assert d["seamcalls"] == len(calls), (d["seamcalls"], len(calls))
+assert sum(l["count"] for l in d["leaves"]) == len(calls)
+assert sum(d["statuses"].values()) == len(calls)
+assert d["lps"] == sorted({c["lp"] for c in calls})
+cyc = sorted(c["cycles"] for c in calls)
+nr = lambda p: cyc[max(1, -(-len(cyc) * p // 100)) - 1]   # nearest rank
+assert d["cycles"] == {"total": sum(cyc), "p50": nr(50), "p90": nr(90), "p99": nr(99), "max": cyc[-1]}, d["cycles"]
+by = {}
+for c in calls:
+    by.setdefault(c["name"], []).append(c)
+for l in d["leaves"]:
+    cs = by[l["name"]]
+    assert l["count"] == len(cs) and l["cycles"]["max"] == max(c["cycles"] for c in cs), l
+    st = {}
+    for c in cs:
+        st[c["status_name"]] = st.get(c["status_name"], 0) + 1
+    assert l["statuses"] == st, l
+PY
+	;;
+timeline)
+	trace_setup
+	run 0 timeline --help; has_out '^Usage: tdxsim timeline TRACE -o OUT.json'
+	run 0 timeline "$D/t.jsonl.gz" -o "$D/tl.json"
+	[ ! -s "$OUT" ] || fail "timeline printed on stdout"
+	python3 - "$D/tl.json" "$NCALLS" "$NLPS" <<'PY' || fail "timeline output is not the expected trace-event JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+ev = d["traceEvents"]
+x = [e for e in ev if e["ph"] == "X"]
+names = [e for e in ev if e["ph"] == "M" and e["name"] == "thread_name"]
+assert len(x) == int(sys.argv[2]), (len(x), sys.argv[2])
+assert len(names) == int(sys.argv[3]) == len({e["tid"] for e in names}), names
+assert {e["tid"] for e in x} == {e["tid"] for e in names}
+assert all(e["pid"] == 1 and e["dur"] > 0 and e["ts"] >= 0 and e["args"]["status"] for e in x)
+assert any(e["name"] == "TDH.SYS.INIT" for e in x)
+PY
+	ls "$D" | grep -q 'tmp' && fail "temporary file left next to the output"
+	;;
+trace_bad)
+	trace_setup
+	# Bad traces: exit 2, "FILE:LINE: ..." on stderr, no timeline output.
+	head -c 2000 "$D/t.jsonl" >"$D/trunc.jsonl"
+	sed '1s/"version":1/"version":7/' "$D/t.jsonl" >"$D/ver.jsonl"
+	sed '2s/"leaf":[0-9]*/"leaf":999/; 2s/"rax":"[^"]*"/"rax":"0x3e7"/' "$D/t.jsonl" >"$D/leaf.jsonl"
+	sed '3s/}$/,/' "$D/t.jsonl" >"$D/malformed.jsonl"
+	sed '4s/"seq":[0-9]*/"seq":77/' "$D/t.jsonl" >"$D/seq.jsonl"
+	head -c 2000 "$D/t.jsonl" | gzip -c >"$D/trunc.jsonl.gz"
+	for cmd in stats timeline; do
+		O=; [ $cmd = timeline ] && O="-o $D/o.json"
+		run 2 $cmd "$D/trunc.jsonl" $O; has_err "trunc.jsonl:[0-9][0-9]*: line ends early"
+		run 2 $cmd "$D/trunc.jsonl.gz" $O; has_err "trunc.jsonl.gz:[0-9][0-9]*: line ends early"
+		run 2 $cmd "$D/ver.jsonl" $O; has_err "ver.jsonl:1: trace format version 7: expected version 1"
+		run 2 $cmd "$D/leaf.jsonl" $O; has_err "leaf.jsonl:2: unknown SEAMCALL leaf 999"
+		run 2 $cmd "$D/malformed.jsonl" $O; has_err "malformed.jsonl:3: .*expected"
+		run 2 $cmd "$D/seq.jsonl" $O; has_err 'seq.jsonl:4: expected "seq":2'
+		run 2 $cmd "$D/nonexistent.jsonl" $O; has_err "nonexistent.jsonl: cannot read"
+		[ ! -e "$D/o.json" ] || fail "$cmd left $D/o.json behind"
+		ls "$D" | grep -q 'o.json' && fail "$cmd left a temporary output file"
+	done
+	run 2 stats /dev/null; has_err "/dev/null:1: expected the trace header"
+	run 2 stats; has_err 'missing TRACE'
+	run 2 stats "$D/t.jsonl" --frob; has_err "unknown option '--frob'"
+	run 2 timeline "$D/t.jsonl"; has_err 'missing -o OUT.json'
+	run 1 timeline "$D/t.jsonl" -o "$D/no/such/dir/x.json"; has_err 'cannot create'
+	# An existing OUT is kept intact when the trace is bad.
+	echo keep >"$D/keep.json"
+	run 2 timeline "$D/trunc.jsonl" -o "$D/keep.json"; grep -qx keep "$D/keep.json" || fail "OUT overwritten"
 	;;
 *)
 	echo "check-cli.sh: unknown case '$CASE'" >&2
