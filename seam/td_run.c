@@ -272,7 +272,7 @@ struct td_run {
 	uint64_t tlb_gen, tb_gen;       /* the mirror's generations this engine has seen */
 	_Atomic bool preempt;           /* another vCPU of the TD waits for the lock */
 	_Atomic uint32_t *intr;         /* the LP's posted interrupt (struct seam_lp) */
-	uint64_t blk_addr, blk_end;     /* the last translated block entered */
+	uint64_t blk_end;               /* end of the last translated block entered */
 	_Atomic bool in_run;            /* inside seam_vp_run */
 	bool sys_stale;                 /* v->g's CRs, segments, EFER, GDTR/IDTR lag the engine */
 	bool shadow_valid;
@@ -1772,7 +1772,6 @@ static int hook_cpuid(uc_engine *uc, void *user)
 static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
 	struct td_run *r = user;
-	r->blk_addr = addr;
 	r->blk_end = addr + size;
 	if (r->locate && addr != r->locate_rip)
 		r->locate = false;              /* the instruction did not fault again */
