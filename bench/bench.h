@@ -7,7 +7,7 @@
 
 #include <tdxsim/tdxsim.h>
 
-#define BENCH_MAX_METRICS 64
+#define BENCH_MAX_METRICS 128
 
 /* Metrics collected by one run, written as results.json. */
 struct bench_metrics {
@@ -61,7 +61,12 @@ void bench_td(struct bench_metrics *m);
 
 /* Guest benchmarks: VMCALL round trip, fault-in, store loop (bench_guest.c). */
 void bench_guest(struct bench_metrics *m);
+/* Timing-model calibration against the published anchors (bench_calib.c). */
+void bench_calib(struct bench_metrics *m);
 /* Trace benchmarks: replay rate, bytes per event (bench_trace.c). */
 void bench_trace(struct bench_metrics *m);
+/* VM-entry path comparison (bench_paths.c): per-path cycles and host ns per
+ * exit; the breakdown goes to vm-entry-paths.dat next to out_json. */
+void bench_paths(struct bench_metrics *m, const char *out_json);
 
 #endif

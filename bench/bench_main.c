@@ -180,7 +180,7 @@ int main(int argc, char **argv)
 	printf("memory.rss_per_gib_tdmr.bytes = %.0f (PAMT alone: %.0f, ratio %.3f)\n",
 	       rss_per_gib, pamt_per_gib, rss_per_gib / pamt_per_gib);
 
-	/* TDXSIM_BENCH_ONLY=td|guest|trace runs one group (for profiling). */
+	/* TDXSIM_BENCH_ONLY=td|guest|trace|calib|paths runs one group (for profiling). */
 	const char *only = getenv("TDXSIM_BENCH_ONLY");
 	if (!only || !strcmp(only, "td"))
 		bench_td(&m);
@@ -188,6 +188,10 @@ int main(int argc, char **argv)
 		bench_guest(&m);
 	if (!only || !strcmp(only, "trace"))
 		bench_trace(&m);
+	if (!only || !strcmp(only, "calib"))
+		bench_calib(&m);
+	if (!only || !strcmp(only, "paths"))
+		bench_paths(&m, argv[1]);
 
 	FILE *f = fopen(argv[1], "w");
 	if (!f) {

@@ -1,6 +1,7 @@
 /*
  * The module's SEAMCALL dispatcher: generic gating in one place, then the
- * leaf table generated from abi/tdx/leaf.h, then cost accounting.
+ * leaf table generated from abi/tdx/leaf.h, then cost accounting (the
+ * timing model: models/cost.h).
  *
  * Gating order (module 1.5 tdx_vmm_dispatcher.c):
  *  1. RAX bits 63:24 set                        -> OPERAND_INVALID + RAX
@@ -81,6 +82,13 @@ static uint64_t gate(struct seam_module *m, uint64_t rax, const struct seam_leaf
 	return TDX_SUCCESS;
 }
 
+void seam_charge_item(struct seam_ctx *c, unsigned item, uint64_t n)
+{
+	const struct tdxsim_costs *k = c->s->costs;
+	c->cycles += (uint64_t)k->cycles[item] * n;
+	c->insns += (uint64_t)k->insns[item] * n;
+}
+
 uint64_t seam_dispatch(struct tdxsim *s, struct sim_lp *lp, uint64_t rax,
 		       struct tdx_module_args *regs, int *injected, uint64_t *cycles)
 {
@@ -89,8 +97,17 @@ uint64_t seam_dispatch(struct tdxsim *s, struct sim_lp *lp, uint64_t rax,
 	const struct seam_leaf *l;
 	uint64_t status;
 
+	/* Timing (models/cost.h): the transition in, the leaf's fixed work and
+	 * what it charges for what it touched, the transition out. The
+	 * context's clock runs during the leaf (a guest's TSC reads
+	 * lp->cycles + c.cycles). A call the gate refuses costs the two
+	 * transitions only. */
+	struct seam_ctx c = {
+		.s = s, .m = m, .lp = lp, .lp_id = lp->id, .r = regs,
+		.cycles = k->cycles[COST_SEAMCALL_ENTRY],
+		.insns = k->insns[COST_SEAMCALL_ENTRY],
+	};
 	*injected = 0;
-	*cycles = k->seamcall_entry + k->seamret;
 	atomic_store_explicit(&lp->seam.busy, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst);
 
@@ -99,18 +116,22 @@ uint64_t seam_dispatch(struct tdxsim *s, struct sim_lp *lp, uint64_t rax,
 		goto out;
 
 	unsigned leaf = rax & TDX_LEAF_MASK;
-	struct seam_ctx c = {
-		.s = s, .m = m, .lp = lp, .lp_id = lp->id, .leaf = leaf,
-		.version = (rax >> TDX_VERSION_SHIFT) & TDX_VERSION_MASK,
-		.r = regs,
-	};
+	c.leaf = leaf;
+	c.version = (rax >> TDX_VERSION_SHIFT) & TDX_VERSION_MASK;
+	uint32_t fixed = tdxsim_leaf_insns(k, leaf);
+	c.cycles += tdxsim_leaf_cycles(k, fixed);
+	c.insns += fixed;
 	struct seam_run_hold hold;
 	seam_run_hold(s, &lp->crypt, (int)leaf, &hold);
 	status = l->fn(&c);
 	seam_run_release(&hold);
 	*injected = c.injected;
-	*cycles += (k->leaf_base[leaf] ? k->leaf_base[leaf] : k->leaf_default) + c.cycles;
 out:
+	seam_charge(&c, SEAMRET, 1);
+	*cycles = c.cycles;
+	atomic_store_explicit(&lp->module_insns,
+			      atomic_load_explicit(&lp->module_insns, memory_order_relaxed) + c.insns,
+			      memory_order_relaxed);
 	atomic_store_explicit(&lp->seam.busy, 0, memory_order_release);
 	return status;
 }

@@ -53,7 +53,7 @@ unsigned seam_other_lps_busy(struct seam_ctx *c)
 
 uint64_t seam_fault(struct seam_ctx *c, uint32_t kind)
 {
-	uint64_t st = sim_fault_check(c->s, c->lp, c->leaf, kind);
+	uint64_t st = sim_fault_check(c->s, c->lp, c->leaf, kind, &c->fault_seen);
 	if (st)
 		c->injected = 1;
 	return st;
@@ -116,6 +116,10 @@ void seam_write_pa(struct tdxsim *s, uint64_t pa, const void *buf, uint64_t len)
 		phys_mem_rmw_lock(&s->mem, pa + i);
 		sim_mem_raw_locked(s, NULL, pa + i, n, SIM_RAW_WRITE);
 		memcpy(phys_mem_ptr(&s->mem, pa + i), b + i, n);
+		/* A write through the shared KeyID, as the host's own: TD-owned
+		 * lines lose ownership and are poisoned; cached copies revalidate. */
+		phys_mem_write_shared(&s->mem, pa + i, n);
+		phys_mem_bump(&s->mem, pa + i, n);
 		phys_mem_rmw_unlock(&s->mem, pa + i);
 	}
 }

@@ -15,6 +15,7 @@
 #include "tdx/seamcall.h"
 #include "tdx/status.h"
 #include "seam/lock.h"
+#include "models/cost.h"          /* seam_charge() */
 
 struct tdxsim;
 struct sim_lp;
@@ -59,6 +60,7 @@ struct seam_wbt {
 	uint64_t hkid_flushed[2048 / 64];
 };
 
+/* Snapshots copy it as is (sim/snapshot.c): a pointer field must be handled there. */
 struct seam_module {
 	_Atomic uint32_t state;         /* enum tdx_sys_state */
 	seam_lock_t global_lock;
@@ -99,13 +101,26 @@ struct seam_ctx {
 	uint8_t version;
 	struct tdx_module_args *r;      /* registers in and out */
 	uint64_t cycles;                /* work charged by the handler */
+	uint64_t insns;                 /* module instructions charged (models/cost.h) */
 	int injected;                   /* the status came from the fault plan */
+	uint32_t fault_seen;            /* per-call faults counted in this call (sim/fault.c) */
 };
 
 /* A point where the module draws random numbers (kind TDX_LEAF_F_RND) or
  * programs a key (TDX_LEAF_F_KEYGEN): the fault plan may make it fail.
  * Returns the status to fail with, or 0. */
 uint64_t seam_fault(struct seam_ctx *c, uint32_t kind);
+/* Points where a leaf tests a condition the fault plan may pretend holds
+ * (kinds beyond the TDX_LEAF_F_* ones; sim/fault.c says which leaves):
+ * a vCPU still associated (VPFLUSHDONE -> FLUSHVP_NOT_DONE), a vCPU still in
+ * the previous TLB epoch (TRACK -> PREVIOUS_TLB_EPOCH_BUSY), a blocked range
+ * not yet TLB-tracked (REMOVE, SEPT.REMOVE, DEMOTE, PROMOTE, UNBLOCK ->
+ * TLB_TRACKING_NOT_DONE + operand), a package whose CACHE.WB is not done
+ * (KEY.FREEID -> WBCACHE_NOT_COMPLETE). */
+#define SEAM_FAULT_FLUSHVP     0x100u
+#define SEAM_FAULT_EPOCH       0x200u
+#define SEAM_FAULT_TLB_TRACK   0x400u
+#define SEAM_FAULT_WBCACHE     0x800u
 
 /* The module's global lock, as the leaves take it (a planned SYS_BUSY fault
  * fails the acquisition). */

@@ -20,7 +20,7 @@ uint64_t seamldr_dispatch(struct tdxsim *s, struct sim_lp *lp, uint64_t rax,
 			  struct tdx_module_args *r, uint64_t *cycles)
 {
 	(void)lp;
-	*cycles = s->costs->seamcall_entry + s->costs->seamret + 2000;
+	*cycles = s->costs->cycles[COST_SEAMCALL_ENTRY] + s->costs->cycles[COST_SEAMRET] + 2000;
 	if (rax != 0x8000000000000000ULL)   /* only SEAMLDR.INFO */
 		return tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RAX);
 	if (!seam_pa_shared_ok(s, r->rcx, SEAMLDR_INFO_SIZE))

@@ -3,9 +3,11 @@
  * operands, the TDR/TDCS state check with the OP_STATE matrix, private-KeyID
  * memory access and the MRTD hash.
  */
+/* SHA384_*: the low-level interface, whose context is plain data. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "seam/td.h"
 
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,9 +37,7 @@ struct seam_td *seam_td_alloc(struct seam_module *m, uint64_t tdr_pa, uint32_t h
 	struct seam_td *td = calloc(1, sizeof(*td));
 	if (!td)
 		return NULL;
-	td->mrtd_ctx = EVP_MD_CTX_new();
-	if (!td->mrtd_ctx || EVP_DigestInit_ex(td->mrtd_ctx, EVP_sha384(), NULL) != 1) {
-		EVP_MD_CTX_free(td->mrtd_ctx);
+	if (SHA384_Init(&td->mrtd_sha) != 1) {
 		free(td);
 		return NULL;
 	}
@@ -67,7 +67,6 @@ void seam_td_free(struct seam_module *m, struct seam_td *td)
 	if (td->all_next)
 		td->all_next->all_prev = td->all_prev;
 	pthread_mutex_unlock(&m->obj_mutex);
-	EVP_MD_CTX_free(td->mrtd_ctx);
 	seam_td_run_free(td->run);
 	free(td->vcpus);
 	free(td);
@@ -354,5 +353,10 @@ void seam_priv_settle(struct seam_ctx *c, uint64_t pa, uint64_t len)
 
 void seam_mrtd_update(struct seam_td *td, const void *data, uint64_t len)
 {
-	SIM_BUG_ON(EVP_DigestUpdate(td->mrtd_ctx, data, len) != 1);
+	SIM_BUG_ON(SHA384_Update(&td->mrtd_sha, data, len) != 1);
+}
+
+void seam_mrtd_final(struct seam_td *td)
+{
+	SIM_BUG_ON(SHA384_Final(td->mrtd, &td->mrtd_sha) != 1);
 }

@@ -21,10 +21,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <openssl/sha.h>
+
 #include "seam/module.h"
 #include "seam/pamt.h"
-
-typedef struct evp_md_ctx_st EVP_MD_CTX;
 
 /* TDR lifecycle (tdx-abi.md 6.2). */
 enum td_lifecycle {
@@ -104,6 +104,7 @@ struct seam_td_exit {
 
 struct seam_td;
 
+/* Snapshots copy it as is (sim/snapshot.c): a pointer field must be handled there. */
 struct seam_vcpu {
 	uint32_t obj_type;                  /* SEAM_OBJ_VCPU */
 	struct seam_vcpu *all_next, *all_prev;  /* module list (seam_td_free_all) */
@@ -130,6 +131,7 @@ struct seam_vcpu {
 	struct seam_td_exit tdcall_exit;    /* the TD exit a TDCALL ended in (SEAM_TDCALL_EXIT) */
 };
 
+/* Snapshots copy it as is (sim/snapshot.c): a pointer field must be handled there. */
 struct seam_td {
 	uint32_t obj_type;                  /* SEAM_OBJ_TD */
 	struct seam_td *all_next, *all_prev;
@@ -163,7 +165,8 @@ struct seam_td {
 	uint64_t ia32_arch_capabilities_config;
 	uint32_t cpuid_values[TD_MAX_CPUID][4];     /* EAX, EBX, ECX, EDX per CPUID_CONFIG leaf */
 	/* ---- TDCS: measurement ---- */
-	EVP_MD_CTX *mrtd_ctx;               /* running SHA-384 until MR.FINALIZE */
+	SHA512_CTX mrtd_sha;                /* running SHA-384 until MR.FINALIZE (plain
+					     * data, so that snapshots can copy it) */
 	uint8_t mrtd[48];
 	uint8_t mrconfigid[48], mrowner[48], mrownerconfig[48];
 	uint8_t rtmr[4][48];
@@ -302,5 +305,7 @@ void seam_priv_settle(struct seam_ctx *c, uint64_t pa, uint64_t len);
 
 /* Append one 128-byte block (and optional data) to the TD's MRTD. */
 void seam_mrtd_update(struct seam_td *td, const void *data, uint64_t len);
+/* MR.FINALIZE: the digest into td->mrtd. */
+void seam_mrtd_final(struct seam_td *td);
 
 #endif

@@ -70,7 +70,8 @@
  * CPUID (10) for the leaves the module does not virtualise (md_td_cpuid)
  * or when TDG.VP.CPUIDVE.SET asked for it (the other leaves return the
  * TD's virtual CPUID values with no exit); RDMSR/WRMSR per the module's
- * MSR table (seam/td_msr.c: native, emulated, #GP(0) or #VE 31/32).
+ * MSR table (seam/td_msr.c: native, emulated, #GP(0) or #VE 31/32);
+ * RDTSC/RDTSCP read the virtual TSC of the timing model (no exit).
  * #VE also for an access to a PENDING private page unless
  * TD_CTLS.PENDING_VE_DISABLE (reason 48, GPA, GLA, qualification with
  * GLA-valid; a TD exit with RDX = 6 otherwise), and, delivered as the CPU
@@ -102,6 +103,22 @@
  *    2 triple fault, status NON_RECOVERABLE_VCPU, vCPU DISABLED.
  *   seam_tdcall() returning SEAM_TDCALL_EXIT: v->tdcall_exit, the guest's
  *   registers and RIP as before the TDCALL (it runs again).
+ *
+ * Timing (models/cost.h). The entry charges the leaf's context (c->cycles,
+ * c->insns), so the LP's clock is lp->cycles + c->cycles while the guest
+ * runs: each translated block's cost, computed once when insn_scan decodes
+ * it (Capstone instruction classes, seam/x86_insn.h x86_block_cost) and
+ * charged by hook_block in 1/16 cycles (no per-instruction hook); TLB fills
+ * of private and shared pages; every VM exit the module handles (TD_EXIT +
+ * the handler + TD_ENTRY: CPUID, emulated MSRs, module TDCALLs, #VE
+ * injection); exception/#VE delivery; a TLB flush after a new TD epoch; the
+ * TD exit to the host at every return (seam_vp_run). RDTSC/RDTSCP stop the
+ * engine like the instructions above and read the TD's virtual TSC from
+ * that clock (insn_rdtsc). tdxsim_lp_interrupt_at() posts an interrupt at a
+ * clock value (a deterministic exit at the first block past it), and
+ * asynchronous exits go through the module's stepping filter
+ * (stepping_filter). With TDXSIM_CFG_NO_TIMING every cost is 0 and blocks
+ * are not classified.
  *
  * Limits (Unicorn 2.1.1): a guest rewriting its own code in place may run
  * an instruction of the list above natively (insn_scan); hook_cpuid and
@@ -136,7 +153,6 @@
 
 #define RUN_UNTIL         0xDEAD0000DEAD0001ULL     /* non-canonical: never reached */
 #define RUN_BLOCK_BUDGET  (1u << 22)                /* translated blocks per entry */
-#define RUN_CYCLES_PER_BLOCK 8
 
 #define EXIT_EXTERNAL_INTERRUPT SEAM_VP_EXIT_EXTERNAL_INTERRUPT
 #define EXIT_TRIPLE_FAULT       2u
@@ -273,6 +289,10 @@ struct td_run {
 	_Atomic bool preempt;           /* another vCPU of the TD waits for the lock */
 	_Atomic uint32_t *intr;         /* the LP's posted interrupt (struct seam_lp) */
 	uint64_t blk_end;               /* end of the last translated block entered */
+	uint64_t cyc;                   /* timing: cycles not yet in c->cycles, in 1/16 */
+	uint64_t cyc_deadline;          /* timing: r->cyc at lp->intr_at (UINT64_MAX: none) */
+	uint64_t entry_clock, entry_rip;/* timing: the TD entry (stepping filter) */
+	struct x86_classifier *cls;     /* timing: block classifier (Capstone) */
 	_Atomic bool in_run;            /* inside seam_vp_run */
 	bool sys_stale;                 /* v->g's CRs, segments, EFER, GDTR/IDTR lag the engine */
 	bool shadow_valid;
@@ -309,6 +329,21 @@ struct td_run {
 	bool step_exit_temp;            /* step_exit is an exit added for the step */
 	uint64_t step_exit;             /* else: the exit that ends the step */
 };
+
+/* Timing (models/cost.h): charge one unit of a cost item to the entry's
+ * clock (the leaf's context of this TDH.VP.ENTER). */
+static void charge(struct td_run *r, unsigned item)
+{
+	seam_charge_item(r->c, item, 1);
+}
+
+/* A VM exit from the TD that the module handles and resumes from. */
+static void charge_module_exit(struct td_run *r, unsigned handler)
+{
+	charge(r, COST_TD_EXIT);
+	charge(r, handler);
+	charge(r, COST_TD_ENTRY);
+}
 
 static uint64_t reg_get(struct td_run *r, int reg)
 {
@@ -970,6 +1005,7 @@ static bool vec_has_err(unsigned vec)
  * delivery; it is retried at the next entry (r->pend). */
 static int deliver(struct td_run *r, unsigned vec, bool has_err, uint64_t err, uint64_t rip)
 {
+	charge(r, COST_EXC_DELIVERY);
 	for (;;) {
 		int rc = deliver_once(r, vec, has_err, err, rip);
 		if (rc == 0) {
@@ -997,6 +1033,8 @@ static int inject_ve(struct td_run *r, uint32_t reason, uint64_t qual, uint64_t 
 		     uint64_t gpa, uint32_t len, uint64_t rip)
 {
 	struct seam_vcpu *v = r->v;
+	/* The VM exit that made the module inject it (timing). */
+	charge_module_exit(r, COST_VE_INJECT);
 	if (v->ve_valid)
 		return deliver(r, 8, true, 0, rip);
 	memset(&v->ve, 0, sizeof(v->ve));
@@ -1014,7 +1052,9 @@ static int inject_ve(struct td_run *r, uint32_t reason, uint64_t qual, uint64_t 
 /*
  * The instructions a TD cannot run natively (seam/x86_insn.h: IN/OUT/INS/
  * OUTS, RDMSR/WRMSR, CPUID, HLT, RDPMC, INVD, WBINVD, VMCALL, MONITOR,
- * MWAIT, PCONFIG) must never execute in Unicorn, and the #VE, #GP or
+ * MWAIT, PCONFIG; and RDTSC/RDTSCP, whose TSC is the timing model's:
+ * Unicorn 2.1.1 has no RDTSC hook, UC_HOOK_INSN refuses UC_X86_INS_RDTSC
+ * with UC_ERR_HOOK) must never execute in Unicorn, and the #VE, #GP or
  * emulation must happen with RIP at the instruction and no effect of it or
  * of anything after it. Unicorn offers no hook for RDMSR/WRMSR, and its
  * IN/OUT/CPUID hooks run inside the translated block, which goes on to its
@@ -1033,12 +1073,13 @@ static int inject_ve(struct td_run *r, uint32_t reason, uint64_t qual, uint64_t 
 struct scan_blk {
 	uint64_t addr;
 	uint32_t size;                  /* 0: empty slot */
-	uint32_t pad;
+	uint32_t cost;                  /* timing: 1/16 cycles per run (models/cost.h) */
 };
 
 struct insn_scan {
 	uint64_t last_addr;             /* the last block found (a loop's block: no lookup) */
 	uint32_t last_size;
+	uint32_t last_cost;
 	struct scan_blk *blk;           /* open addressing, load <= 1/2 */
 	uint32_t cap, n;
 	uint64_t *exits;                /* the engine's exit addresses */
@@ -1053,25 +1094,29 @@ static uint32_t scan_hash(uint64_t addr, uint32_t size)
 	return (uint32_t)(((addr ^ ((uint64_t)size << 48)) * 0x9E3779B97F4A7C15ULL) >> 32);
 }
 
-static bool scan_known(struct insn_scan *s, uint64_t addr, uint32_t size)
+#define SCAN_UNKNOWN UINT32_MAX
+
+/* A decoded block's cost (timing), or SCAN_UNKNOWN if not decoded yet. */
+static uint32_t scan_known(struct insn_scan *s, uint64_t addr, uint32_t size)
 {
 	if (addr == s->last_addr && size == s->last_size)
-		return true;
+		return s->last_cost;
 	if (!s->cap)
-		return false;
+		return SCAN_UNKNOWN;
 	for (uint32_t i = scan_hash(addr, size) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
 		const struct scan_blk *b = &s->blk[i];
 		if (!b->size)
-			return false;
+			return SCAN_UNKNOWN;
 		if (b->addr == addr && b->size == size) {
 			s->last_addr = addr;
 			s->last_size = size;
-			return true;
+			s->last_cost = b->cost;
+			return b->cost;
 		}
 	}
 }
 
-static void scan_insert(struct insn_scan *s, uint64_t addr, uint32_t size)
+static void scan_insert(struct insn_scan *s, uint64_t addr, uint32_t size, uint32_t cost)
 {
 	if (2 * (s->n + 1) > s->cap) {
 		uint32_t cap = s->cap ? 2 * s->cap : 1024;
@@ -1093,11 +1138,13 @@ static void scan_insert(struct insn_scan *s, uint64_t addr, uint32_t size)
 	}
 	uint32_t i = scan_hash(addr, size) & (s->cap - 1);
 	while (s->blk[i].size) {
-		if (s->blk[i].addr == addr && s->blk[i].size == size)
+		if (s->blk[i].addr == addr && s->blk[i].size == size) {
+			s->blk[i].cost = cost;
 			return;
+		}
 		i = (i + 1) & (s->cap - 1);
 	}
-	s->blk[i] = (struct scan_blk){ .addr = addr, .size = size };
+	s->blk[i] = (struct scan_blk){ .addr = addr, .size = size, .cost = cost };
 	s->n++;
 }
 
@@ -1114,6 +1161,8 @@ static void scan_reset(struct td_run *r)
 
 static void scan_free(struct td_run *r)
 {
+	x86_classifier_free(r->cls);
+	r->cls = NULL;
 	if (!r->scan)
 		return;
 	free(r->scan->blk);
@@ -1191,6 +1240,7 @@ static void scan_block(struct td_run *r)
 		size = sizeof(s->code) - 16;
 	unsigned bits = code_bits(r);
 	bool added = false;
+	uint32_t cost = 0;
 	if (!virt_read(r, addr, s->code, size)) {
 		for (uint32_t off = 0; off < size;) {
 			struct x86_insn in;
@@ -1200,12 +1250,20 @@ static void scan_block(struct td_run *r)
 				added |= exit_add(s, addr + off);
 			off += in.len;
 		}
+		/* Timing: the block's cost, once (models/cost.h); the block
+		 * hook charges it at every run. Not with the model off. */
+		const struct tdxsim_costs *k = r->c->s->costs;
+		if (k->iclass[ICLASS_ALU] && !added) {
+			if (!r->cls)
+				r->cls = x86_classifier_new();
+			cost = x86_block_cost(r->cls, s->code, size, bits, addr, k->iclass, NULL);
+		}
 	}
 	if (added) {
 		exits_apply(r);
 		uc_ctl_remove_cache(r->uc, addr, addr + s->pend_size);
 	}
-	scan_insert(s, addr, s->pend_size);
+	scan_insert(s, addr, s->pend_size, cost);
 }
 
 /* The instruction at rip: 0 (decoded), 1 (not an instruction: bytes not
@@ -1295,6 +1353,7 @@ static int insn_msr(struct td_run *r, const struct x86_insn *in, uint64_t rip)
 			val = msr_cpu_read(r, msr);
 		act = td_msr_emulate(s, v, msr, wr, efer_get(r), &val);
 		if (act == TD_MSR_EMULATE) {
+			charge_module_exit(r, COST_MSR_MODULE);
 			if (!wr)
 				set_edx_eax(r, val);
 			reg_set(r, UC_X86_REG_RIP, rip + in->len);
@@ -1310,6 +1369,7 @@ static int insn_msr(struct td_run *r, const struct x86_insn *in, uint64_t rip)
 		reg_set(r, UC_X86_REG_RIP, rip + in->len);
 		return 0;
 	case TD_MSR_GP:
+		charge_module_exit(r, COST_MSR_MODULE);
 		return deliver(r, 13, true, 0, rip);
 	default:
 		return inject_ve_insn(r, wr ? VE_REASON_WRMSR : VE_REASON_RDMSR, 0, in->len, 0, rip);
@@ -1326,6 +1386,7 @@ static int insn_cpuid(struct td_run *r, const struct x86_insn *in, uint64_t rip)
 	uint32_t out[4];
 	bool force_ve = v->cpuid_ve & (cpl3(r) ? 2 : 1);
 	if (!force_ve && md_td_cpuid(r->c->s, v->td, leaf, sub, out)) {
+		charge_module_exit(r, COST_CPUID_MODULE);
 		reg_set(r, UC_X86_REG_RAX, out[0]);
 		reg_set(r, UC_X86_REG_RBX, out[1]);
 		reg_set(r, UC_X86_REG_RCX, out[2]);
@@ -1334,6 +1395,35 @@ static int insn_cpuid(struct td_run *r, const struct x86_insn *in, uint64_t rip)
 		return 0;
 	}
 	return inject_ve_insn(r, VE_REASON_CPUID, 0, in->len, 0, rip);
+}
+
+/*
+ * RDTSC / RDTSCP: the TD's virtual TSC, from the LP's simulated clock (the
+ * timing model; cores run at the platform's TSC frequency): the clock at
+ * the SEAMCALL plus what this TDH.VP.ENTER has charged so far (its blocks
+ * included: the runner is stopped here), scaled and offset as the module
+ * programs the TD's VMCS (TDH.MNG.INIT: multiplier = TSC_FREQUENCY / native
+ * frequency in 2^48 units, offset making the TD's TSC start at 0). No VM
+ * exit: TSC offsetting and scaling are done by the CPU. #GP(0) with CR4.TSD
+ * at CPL > 0. RDTSCP also loads ECX with IA32_TSC_AUX.
+ */
+#define CR4_TSD (1ULL << 2)
+#define MSR_TSC_AUX 0xC0000103u
+
+static int insn_rdtsc(struct td_run *r, const struct x86_insn *in, uint64_t rip, unsigned cpl)
+{
+	if (cpl && (reg_get(r, UC_X86_REG_CR4) & CR4_TSD))
+		return deliver(r, 13, true, 0, rip);
+	bool p = in->op == X86_OP_RDTSCP;
+	charge(r, p ? COST_RDTSCP : COST_RDTSC);
+	struct seam_td *td = r->v->td;
+	uint64_t now = atomic_load_explicit(&r->c->lp->cycles, memory_order_relaxed) + r->c->cycles;
+	uint64_t tsc = (uint64_t)(((unsigned __int128)now * td->tsc_multiplier) >> 48) + td->tsc_offset;
+	set_edx_eax(r, tsc);
+	if (p)
+		reg_set(r, UC_X86_REG_RCX, (uint32_t)msr_cpu_read(r, MSR_TSC_AUX));
+	reg_set(r, UC_X86_REG_RIP, rip + in->len);
+	return 0;
 }
 
 /*
@@ -1389,6 +1479,8 @@ static int insn_handle(struct td_run *r, uint64_t rip)
 				      in.len, 0, rip);
 	case X86_OP_VMCALL:
 		return inject_ve_insn(r, VE_REASON_VMCALL, 0, in.len, 0, rip);
+	case X86_OP_RDTSC: case X86_OP_RDTSCP:
+		return insn_rdtsc(r, &in, rip, cpl);
 	default: {
 		if (cpl)
 			return deliver(r, 13, true, 0, rip);
@@ -1591,6 +1683,10 @@ static bool hook_tlb_fill(uc_engine *uc, uint64_t va, uc_mem_type type, uc_tlb_e
 			} else {
 				e->paddr = p->ppa;
 				e->perms = perms;
+				r->cyc += (uint64_t)r->c->s->costs->cycles[(p->flags & PG_PRIVATE) ?
+									   COST_TLB_FILL_PRIVATE :
+									   COST_TLB_FILL_SHARED]
+					  << TDXSIM_ICLASS_SHIFT;
 				return true;
 			}
 		}
@@ -1755,6 +1851,7 @@ static int hook_cpuid(uc_engine *uc, void *user)
 	uint32_t out[4];
 	bool force_ve = r->v->cpuid_ve & (cpl3(r) ? 2 : 1);
 	if (!force_ve && md_td_cpuid(r->c->s, r->v->td, leaf, sub, out)) {
+		charge_module_exit(r, COST_CPUID_MODULE);
 		reg_set(r, UC_X86_REG_RAX, out[0]);
 		reg_set(r, UC_X86_REG_RBX, out[1]);
 		reg_set(r, UC_X86_REG_RCX, out[2]);
@@ -1769,13 +1866,39 @@ static int hook_cpuid(uc_engine *uc, void *user)
 	return 1;
 }
 
+/* hook_block's rare cases: the run budget, requests from other threads,
+ * an interrupt deadline, a stop already requested. A block that does not
+ * run (the stop takes effect before it) is not charged: it is when it runs
+ * again. */
+static void __attribute__((noinline)) block_slow(struct td_run *r, uc_engine *uc, uint64_t c0)
+{
+	if (r->stop == STOP_NONE && r->blocks >= RUN_BLOCK_BUDGET)
+		r->stop = STOP_BUDGET;
+	/* Requests from other threads are taken here, where Unicorn has the
+	 * PC in sync: a uc_emu_stop() from another thread would leave it at
+	 * an earlier block of a chain (Unicorn 2.1.1 skips the resync when a
+	 * stop is requested). */
+	if (r->stop == STOP_NONE && (atomic_load_explicit(&r->preempt, memory_order_relaxed) ||
+				     atomic_load_explicit(r->intr, memory_order_relaxed)))
+		r->stop = STOP_ASYNC;
+	/* Timing: an interrupt deadline in simulated time
+	 * (tdxsim_lp_interrupt_at) stops at the first block at or after it. */
+	if (r->stop == STOP_NONE && c0 >= r->cyc_deadline)
+		r->stop = STOP_ASYNC;
+	if (r->stop != STOP_NONE) {
+		r->cyc = c0;
+		uc_emu_stop(uc);
+	}
+}
+
 static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 {
 	struct td_run *r = user;
 	r->blk_end = addr + size;
 	if (r->locate && addr != r->locate_rip)
 		r->locate = false;              /* the instruction did not fault again */
-	if (!scan_known(r->scan, addr, size) && r->stop == STOP_NONE) {
+	uint32_t cost = scan_known(r->scan, addr, size);
+	if (cost == SCAN_UNKNOWN && r->stop == STOP_NONE) {
 		/* Not decoded yet: stop before it runs (insn_scan). */
 		r->scan->pend_addr = addr;
 		r->scan->pend_size = size;
@@ -1783,19 +1906,15 @@ static void hook_block(uc_engine *uc, uint64_t addr, uint32_t size, void *user)
 		uc_emu_stop(uc);
 		return;
 	}
-	if (++r->blocks >= RUN_BLOCK_BUDGET && r->stop == STOP_NONE) {
-		r->stop = STOP_BUDGET;
-		uc_emu_stop(uc);
-	}
-	/* Requests from other threads are taken here, where Unicorn has the
-	 * PC in sync: a uc_emu_stop() from another thread would leave it at
-	 * an earlier block of a chain (Unicorn 2.1.1 skips the resync when a
-	 * stop is requested). */
-	if ((atomic_load_explicit(&r->preempt, memory_order_relaxed) ||
-	     atomic_load_explicit(r->intr, memory_order_relaxed)) && r->stop == STOP_NONE) {
-		r->stop = STOP_ASYNC;
-		uc_emu_stop(uc);
-	}
+	/* Timing: the block's cost (1/16 cycles), taken back by block_slow if
+	 * the block does not run. */
+	uint64_t c0 = r->cyc;
+	r->cyc = c0 + cost;
+	if (__builtin_expect(++r->blocks >= RUN_BLOCK_BUDGET || r->stop != STOP_NONE ||
+			     c0 >= r->cyc_deadline ||
+			     atomic_load_explicit(&r->preempt, memory_order_relaxed) ||
+			     atomic_load_explicit(r->intr, memory_order_relaxed), 0))
+		block_slow(r, uc, c0);
 }
 
 /* Unicorn raises #DE/#TS/#NP/#SS/#GP through its double-fault check,
@@ -2325,6 +2444,41 @@ static bool tdcall_uses_guest_memory(uint64_t leaf)
 	}
 }
 
+/* Timing: the LP's clock now (the SEAMCALL's start plus what this entry
+ * has charged; block cycles not yet flushed are below one cycle or in
+ * r->cyc while the engine runs). */
+static uint64_t run_clock(struct td_run *r)
+{
+	return atomic_load_explicit(&r->c->lp->cycles, memory_order_relaxed) + r->c->cycles +
+	       (r->cyc >> TDXSIM_ICLASS_SHIFT);
+}
+
+/*
+ * The module's single-step defence (module 1.5 td_exit_stepping.c, the
+ * vmexit stepping filter): an asynchronous TD exit (external interrupt)
+ * less than STEPPING_TSC_THRESHOLD (4,096) virtual TSC cycles after the TD
+ * entry, with RIP moved by at most two maximum-length instructions (30
+ * bytes), is treated as possible single-stepping. The module then enters
+ * its stepping mode; the model counts the event (sim_lp.stat_stepping)
+ * and otherwise exits as usual.
+ */
+#define STEPPING_RIP_DELTA 30u
+
+static void stepping_filter(struct td_run *r, uint64_t now)
+{
+	const struct tdxsim_costs *k = r->c->s->costs;
+	struct seam_td *td = r->v->td;
+	if (!k->stepping_threshold)
+		return;
+	uint64_t d = (uint64_t)(((unsigned __int128)(now - r->entry_clock) * td->tsc_multiplier) >> 48);
+	uint64_t rip = reg_get(r, UC_X86_REG_RIP);
+	uint64_t rd = rip > r->entry_rip ? rip - r->entry_rip : r->entry_rip - rip;
+	if (d <= k->stepping_threshold && rd <= STEPPING_RIP_DELTA)
+		atomic_store_explicit(&r->c->lp->stat_stepping,
+				      atomic_load_explicit(&r->c->lp->stat_stepping, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+}
+
 /* The run proper: entered holding the TD's execution lock, registered as
  * the LP's runner. */
 static uint64_t vp_run(struct seam_ctx *c, struct seam_vcpu *v, struct td_run *r, struct sim_lp *lp)
@@ -2339,6 +2493,13 @@ static uint64_t vp_run(struct seam_ctx *c, struct seam_vcpu *v, struct td_run *r
 	uint64_t epoch = atomic_load(&td->td_epoch);
 	if (!m->epoch_valid || m->epoch != epoch)
 		priv_drop(r, drop_stale_private);
+	/* Timing: a new TD epoch since this vCPU last ran flushes its TLB. */
+	if (m->epoch_valid && m->epoch != epoch)
+		charge(r, COST_TLB_FLUSH);
+	atomic_store_explicit(&lp->entry_insns, c->insns, memory_order_relaxed);
+	r->entry_clock = run_clock(r);
+	r->entry_rip = v->g.rip;
+	atomic_store_explicit(&lp->entry_cycles, r->entry_clock, memory_order_relaxed);
 	m->epoch = epoch;
 	m->epoch_valid = true;
 	pages_refresh_stale(r);
@@ -2371,12 +2532,21 @@ static uint64_t vp_run(struct seam_ctx *c, struct seam_vcpu *v, struct td_run *r
 		if (atomic_load_explicit(&r->preempt, memory_order_relaxed))
 			exec_yield(r);
 		uint32_t intr = atomic_exchange(&lp->seam.intr, 0);
+		uint64_t now = run_clock(r);
+		if (!intr && lp->intr_at && now >= lp->intr_at) {
+			intr = SEAM_LP_INTR_VALID | lp->intr_at_vec;
+			lp->intr_at = 0;
+		}
 		if (intr) {
 			/* An interrupt posted to the LP: a TD exit, the guest
 			 * resumes where it is. */
+			stepping_filter(r, now);
 			exit_regs(a, 0, 0, 0, 0x80000000u | (intr & 0xFFu));
 			return TDX_SUCCESS | EXIT_EXTERNAL_INTERRUPT;
 		}
+		/* The deadline in the block hook's units (r->cyc, 1/16). */
+		r->cyc_deadline = lp->intr_at ? r->cyc + ((lp->intr_at - now) << TDXSIM_ICLASS_SHIFT) :
+				  UINT64_MAX;
 		r->stop = STOP_NONE;
 		r->skip_ud = false;
 		r->fault = FAULT_NONE;
@@ -2386,7 +2556,8 @@ static uint64_t vp_run(struct seam_ctx *c, struct seam_vcpu *v, struct td_run *r
 		r->locate = false;
 		if (stepped)
 			step_done(r);
-		c->cycles += r->blocks * RUN_CYCLES_PER_BLOCK;
+		c->cycles += r->cyc >> TDXSIM_ICLASS_SHIFT;
+		r->cyc &= (1u << TDXSIM_ICLASS_SHIFT) - 1;
 		if (r->stop == STOP_VE_CPUID) {
 			uc_context_restore(r->uc, r->ctx);      /* back to the CPUID */
 			r->shadow_valid = false;
@@ -2410,7 +2581,10 @@ static uint64_t vp_run(struct seam_ctx *c, struct seam_vcpu *v, struct td_run *r
 				uint64_t mask = v->g.gpr[GPR_RCX], bad = VMCALL_BAD_MASK;
 				if (td->config_flags & TDX_CONFIG_FLAGS_NO_RBP_MOD)
 					bad |= 1ULL << GPR_RBP;
+				charge(r, COST_TDCALL);
 				if (mask & bad) {
+					charge(r, COST_TD_EXIT);
+					charge(r, COST_TD_ENTRY);
 					v->g.gpr[GPR_RAX] = tdx_status_op(TDX_OPERAND_INVALID,
 									 TDX_OPERAND_ID_RCX);
 					regs_load(r, &v->g);
@@ -2432,7 +2606,19 @@ static uint64_t vp_run(struct seam_ctx *c, struct seam_vcpu *v, struct td_run *r
 			bool mem = tdcall_uses_guest_memory(v->g.gpr[GPR_RAX] & TDX_LEAF_MASK);
 			if (mem)
 				pages_writeback(r);
+			uint64_t insns0 = c->insns;
+			uint64_t tdg = v->g.gpr[GPR_RAX] & TDX_LEAF_MASK;
 			enum seam_tdcall_next next = seam_tdcall(c, v);
+			if (next != SEAM_TDCALL_EXIT) {
+				/* Handled in the module: the VM exit and entry
+				 * around it (an exit to the host is charged by
+				 * seam_vp_run). */
+				charge(r, COST_TD_EXIT);
+				charge(r, COST_TD_ENTRY);
+				if (tdg < TDX_TDCALL_LEAF_MAX)
+					atomic_store_explicit(&lp->tdcall_insns[tdg], c->insns - insns0,
+							      memory_order_relaxed);
+			}
 			if (next == SEAM_TDCALL_RESUME) {
 				if (mem)
 					pages_refresh(r);
@@ -2460,6 +2646,7 @@ static uint64_t vp_run(struct seam_ctx *c, struct seam_vcpu *v, struct td_run *r
 		case STOP_ASYNC:
 			continue;               /* handled at the top of the loop */
 		case STOP_BUDGET:
+			stepping_filter(r, run_clock(r));
 			exit_regs(a, 0, 0, 0, SEAM_VP_INTR_INFO_TIMER);
 			return TDX_SUCCESS | EXIT_EXTERNAL_INTERRUPT;
 		case STOP_FATAL:
@@ -2575,6 +2762,12 @@ uint64_t seam_vp_run(struct seam_ctx *c, struct seam_vcpu *v)
 	exec_acquire(r);
 	atomic_store(&r->in_run, true);
 	uint64_t st = vp_run(c, v, r, lp);
+	/* Timing: every return is a TD exit to the host (VM exit into the
+	 * module, then its exit path to the VMM). */
+	c->cycles += r->cyc >> TDXSIM_ICLASS_SHIFT;
+	r->cyc = 0;     /* the sub-cycle rest goes: no engine state between entries */
+	charge(r, COST_TD_EXIT);
+	charge(r, COST_TD_EXIT_HOST);
 	exec_release(r);
 	atomic_store(&r->in_run, false);
 	return st;
@@ -2587,4 +2780,166 @@ void seam_vp_state_sync(struct seam_vcpu *v)
 		return;
 	regs_save_sys(r, &v->g);
 	r->sys_stale = false;
+}
+
+/* ---- Snapshots (seam/vp_enter.h, sim/snapshot.c) ---------------------------- */
+
+/*
+ * Bytes of Unicorn's context header (its own bookkeeping: the size of the
+ * CPU state, mode, arch, ...), which precede the CPU state in a saved
+ * context. Not guessed (Unicorn 2.1.1's is 20 bytes; it is not part of its
+ * API): measured as the offset of RAX, the CPU state's first field, by
+ * saving the engine's context with a marker in RAX. RAX is put back; tmp
+ * is clobbered. 0 if not found exactly once.
+ */
+static size_t ctx_hdr_bytes(uc_engine *uc, uc_context *tmp)
+{
+	static const uint64_t mark = 0x8d3c51f0a7e26b49ULL;
+	uint64_t old = 0, val = mark;
+	size_t n = uc_context_size(uc), at = 0;
+	unsigned hits = 0;
+	if (uc_reg_read(uc, UC_X86_REG_RAX, &old) || uc_reg_write(uc, UC_X86_REG_RAX, &val))
+		return 0;
+	if (!uc_context_save(uc, tmp)) {
+		const uint8_t *p = (const uint8_t *)tmp;
+		for (size_t off = 0; off + 8 <= n; off++) {
+			uint64_t v;
+			memcpy(&v, p + off, 8);
+			if (v == mark) {
+				at = off;
+				hits++;
+			}
+		}
+	}
+	uc_reg_write(uc, UC_X86_REG_RAX, &old);
+	return hits == 1 ? at : 0;
+}
+
+int seam_run_image_get(struct seam_vcpu *v, struct seam_run_image *img)
+{
+	struct td_run *r = v->run;
+	memset(img, 0, sizeof(*img));
+	if (!r || !r->ctx)
+		return 0;
+	seam_vp_state_sync(v);
+	size_t n = uc_context_size(r->uc), hdr = ctx_hdr_bytes(r->uc, r->ctx);
+	if (!hdr || uc_context_save(r->uc, r->ctx) || n > UINT32_MAX || !(img->ctx = malloc(n)))
+		return -1;
+	memcpy(img->ctx, r->ctx, n);
+	memset(img->ctx, 0, hdr);       /* this engine's bookkeeping, not CPU state */
+	img->ctx_len = (uint32_t)n;
+	img->vmcall_pending = r->vmcall_pending;
+	img->vmcall_mask = r->vmcall_mask;
+	img->pend_valid = r->pend_valid;
+	img->pend_has_err = r->pend_has_err;
+	img->pend_vec = r->pend_vec;
+	img->pend_err = r->pend_err;
+	img->pend_rip = r->pend_rip;
+	img->locate = r->locate;
+	img->locate_rip = r->locate_rip;
+	return 1;
+}
+
+void seam_run_drop_all(struct tdxsim *s)
+{
+	struct seam_module *mod = &s->mod;
+	seam_run_sync(s, NULL);
+	for (struct seam_vcpu *v = mod->all_vcpus; v; v = v->all_next) {
+		seam_vcpu_run_free(v->run);
+		v->run = NULL;
+	}
+	for (struct seam_td *td = mod->all_tds; td; td = td->all_next)
+		seam_td_run_free(atomic_exchange(&td->run, NULL));
+}
+
+int seam_run_rebuild_all(struct tdxsim *s, const struct seam_run_image *img, uint32_t n)
+{
+	struct seam_module *mod = &s->mod;
+	uint32_t nv = 0, nt = 0, i;
+	for (struct seam_vcpu *v = mod->all_vcpus; v; v = v->all_next)
+		nv++;
+	for (struct seam_td *td = mod->all_tds; td; td = td->all_next)
+		nt++;
+	if (nv != n)
+		return -2;
+	void **old_v = calloc(nv ? nv : 1, sizeof(*old_v)), **old_t = calloc(nt ? nt : 1, sizeof(*old_t));
+	if (!old_v || !old_t) {
+		free(old_v);
+		free(old_t);
+		return -1;
+	}
+	seam_run_sync(s, NULL);         /* held writes to RAM: the new mirrors start from it */
+	/* Set the old engines and mirrors aside, build the new ones. */
+	i = 0;
+	for (struct seam_vcpu *v = mod->all_vcpus; v; v = v->all_next, i++) {
+		old_v[i] = v->run;
+		v->run = NULL;
+	}
+	i = 0;
+	for (struct seam_td *td = mod->all_tds; td; td = td->all_next, i++)
+		old_t[i] = atomic_exchange(&td->run, NULL);
+	int rc = 0;
+	i = 0;
+	for (struct seam_vcpu *v = mod->all_vcpus; v && !rc; v = v->all_next, i++)
+		if (img[i].ctx)
+			rc = seam_run_image_put(s, v, &img[i]);
+	/* Free the losers: the new ones on failure, else the old ones. */
+	i = 0;
+	for (struct seam_vcpu *v = mod->all_vcpus; v; v = v->all_next, i++) {
+		if (rc) {
+			seam_vcpu_run_free(v->run);
+			v->run = old_v[i];
+		} else {
+			seam_vcpu_run_free(old_v[i]);
+		}
+	}
+	i = 0;
+	for (struct seam_td *td = mod->all_tds; td; td = td->all_next, i++) {
+		if (rc)
+			seam_td_run_free(atomic_exchange(&td->run, old_t[i]));
+		else
+			seam_td_run_free(old_t[i]);
+	}
+	free(old_v);
+	free(old_t);
+	return rc;
+}
+
+int seam_run_image_put(struct tdxsim *s, struct seam_vcpu *v, const struct seam_run_image *img)
+{
+	struct td_run *r = engine_get(&s->mod, v);
+	if (!r || !r->ctx)
+		return -1;
+	/* The header (Unicorn's bookkeeping) from this engine, the CPU state
+	 * (RAX onwards) from the image. */
+	size_t hdr = ctx_hdr_bytes(r->uc, r->ctx);
+	if (!hdr || uc_context_save(r->uc, r->ctx))
+		return -1;
+	if (img->ctx_len != uc_context_size(r->uc) || img->ctx_len <= hdr)
+		return -2;
+	memcpy((uint8_t *)r->ctx + hdr, img->ctx + hdr, img->ctx_len - hdr);
+	if (uc_context_restore(r->uc, r->ctx))
+		return -1;
+	r->shadow_valid = false;
+	r->sys_stale = false;
+	r->vmcall_pending = img->vmcall_pending;
+	r->vmcall_mask = img->vmcall_mask;
+	r->pend_valid = img->pend_valid;
+	r->pend_has_err = img->pend_has_err;
+	r->pend_vec = img->pend_vec;
+	r->pend_err = img->pend_err;
+	r->pend_rip = img->pend_rip;
+	r->locate = img->locate;
+	r->locate_rip = img->locate_rip;
+	return 0;
+}
+
+size_t seam_run_ctx_size(void)
+{
+	uc_engine *uc;
+	if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc))
+		return 0;
+	size_t n = uc_context_size(uc);
+	uc_close(uc);
+	return n;
 }

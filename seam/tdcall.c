@@ -27,9 +27,17 @@
 #include "seam/sept.h"
 #include "seam/td.h"
 #include "sim/sim_int.h"
+#include "sim/trace.h"
 
 #define TDCALL_FAULT_LEAF(leaf) (0x100u | (leaf))
-#define TDCALL_BASE_CYCLES 200u
+/* Timing (models/cost.h): the module's TDCALL dispatcher, then the leaf's
+ * fixed work; the VM exit and entry around it are the runner's (td_run.c). */
+#define TDCALL_CHARGE_BASE(c) seam_charge(c, TDCALL, 1)
+#define TDCALL_CHARGE_LEAF(c, leaf) do { \
+		uint32_t fixed_ = tdxsim_tdcall_insns((c)->s->costs, leaf); \
+		(c)->cycles += tdxsim_leaf_cycles((c)->s->costs, fixed_); \
+		(c)->insns += fixed_; \
+	} while (0)
 #define EFER_LMA (1ULL << 10)
 
 typedef uint64_t (*tdcall_fn)(struct tdcall_ctx *t);
@@ -95,7 +103,8 @@ uint64_t tdcall_gpa_read(struct tdcall_ctx *t, uint64_t gpa, void *buf, uint64_t
 	unsigned state = 0;
 	if (seam_gpa_read(t->c, t->v, gpa, buf, len, &state))
 		return access_exit(t, gpa, false, state);
-	t->c->cycles += len / 8;
+	seam_charge(t->c, SEPT_LEVEL, t->td->ept_levels);
+	seam_charge(t->c, LINE_READ, (len + 63) / 64);
 	return TDX_SUCCESS;
 }
 
@@ -107,7 +116,8 @@ uint64_t tdcall_gpa_write(struct tdcall_ctx *t, uint64_t gpa, const void *buf, u
 	unsigned state = 0;
 	if (seam_gpa_write(t->c, t->v, gpa, buf, len, &state))
 		return access_exit(t, gpa, true, state);
-	t->c->cycles += len / 8;
+	seam_charge(t->c, SEPT_LEVEL, t->td->ept_levels);
+	seam_charge(t->c, LINE_WRITE_ENC, (len + 63) / 64);
 	return TDX_SUCCESS;
 }
 
@@ -124,7 +134,7 @@ enum seam_tdcall_next seam_tdcall(struct seam_ctx *c, struct seam_vcpu *v)
 	tdcall_fn fn = leaf < TDX_TDCALL_LEAF_MAX ? tdcall_handlers[leaf] : NULL;
 	if ((rax & TDX_LEAF_RESERVED) || (ver && leaf != TDG_VM_RD) || !fn) {
 		gpr[GPR_RAX] = tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RAX);
-		c->cycles += TDCALL_BASE_CYCLES;
+		TDCALL_CHARGE_BASE(c);
 		return SEAM_TDCALL_RESUME;
 	}
 
@@ -134,15 +144,21 @@ enum seam_tdcall_next seam_tdcall(struct seam_ctx *c, struct seam_vcpu *v)
 	tc.leaf = TDCALL_FAULT_LEAF(leaf);
 	tc.version = (uint8_t)ver;
 	tc.cycles = 0;
+	tc.insns = 0;
 	tc.injected = 0;
 	struct tdcall_ctx t = { .c = &tc, .v = v, .td = v->td, .gpr = gpr, .version = ver };
 
 	uint64_t saved[16];
 	memcpy(saved, gpr, sizeof(saved));
 	uint64_t status = fn(&t);
+	uint64_t trace_t0 = c->cycles;
 
-	c->cycles += TDCALL_BASE_CYCLES + tc.cycles;
+	TDCALL_CHARGE_BASE(c);
+	TDCALL_CHARGE_LEAF(c, leaf);
+	c->cycles += tc.cycles;
+	c->insns += tc.insns;
 	c->injected |= tc.injected;
+	sim_trace_tdcall(c, v, saved, status, c->cycles - trace_t0);
 	if (status == TDCALL_EXITED) {
 		memcpy(gpr, saved, sizeof(saved));
 		return SEAM_TDCALL_EXIT;

@@ -71,4 +71,34 @@ void seam_run_hold(struct tdxsim *s, struct sim_crypt *cc, int leaf, struct seam
 void seam_run_release(struct seam_run_hold *h);
 void seam_run_sync(struct tdxsim *s, struct sim_crypt *cc);
 
+/*
+ * Snapshots (sim/snapshot.c), while no SEAMCALL is in flight. The runner
+ * state of a vCPU that TDVPS does not hold: the engine's whole CPU context
+ * (Unicorn's, for this Unicorn build) and the runner's pending work (a
+ * TDG.VP.VMCALL whose registers the next entry copies back, an exception
+ * whose delivery an EPT violation interrupted).
+ * seam_run_image_get: 1 and *img filled (img->ctx malloc'd) for a vCPU with
+ * an engine, 0 for one without, -1 out of memory; TDVPS is brought up to
+ * date. seam_run_drop_all: every TD's held writes to RAM, then every engine
+ * and mirror freed (the next entry starts from TDVPS, or from an image).
+ * seam_run_image_put: a fresh engine for v with the image's state: 0, -1 out
+ * of memory, -2 the context size differs from this Unicorn's.
+ * seam_run_rebuild_all: every engine and mirror replaced by fresh ones, the
+ * i-th vCPU of the module's list from img[i] (no ctx: no engine), all or
+ * nothing: 0, or -1/-2 as image_put with the old engines kept.
+ * seam_run_ctx_size: the size of this Unicorn's CPU context (0: no engine).
+ */
+struct seam_run_image {
+	uint32_t ctx_len;
+	uint8_t *ctx;
+	uint8_t vmcall_pending, pend_valid, pend_has_err, locate;
+	uint32_t pend_vec;
+	uint64_t vmcall_mask, pend_err, pend_rip, locate_rip;
+};
+int seam_run_image_get(struct seam_vcpu *v, struct seam_run_image *img);
+void seam_run_drop_all(struct tdxsim *s);
+int seam_run_rebuild_all(struct tdxsim *s, const struct seam_run_image *img, uint32_t n);
+int seam_run_image_put(struct tdxsim *s, struct seam_vcpu *v, const struct seam_run_image *img);
+size_t seam_run_ctx_size(void);
+
 #endif

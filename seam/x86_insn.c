@@ -177,6 +177,7 @@ int x86_decode(const uint8_t *code, size_t n, unsigned bits, struct x86_insn *ou
 			case 0x30: out->op = X86_OP_WRMSR; break;
 			case 0x32: out->op = X86_OP_RDMSR; break;
 			case 0x33: out->op = X86_OP_RDPMC; break;
+			case 0x31: out->op = X86_OP_RDTSC; break;
 			case 0xA2: out->op = X86_OP_CPUID; break;
 			case 0x01:
 				if (i < n) {
@@ -185,6 +186,7 @@ int x86_decode(const uint8_t *code, size_t n, unsigned bits, struct x86_insn *ou
 					case 0xC5: out->op = X86_OP_PCONFIG; break;
 					case 0xC8: out->op = X86_OP_MONITOR; break;
 					case 0xC9: out->op = X86_OP_MWAIT; break;
+					case 0xF9: out->op = X86_OP_RDTSCP; break;
 					default: break;
 					}
 				}
@@ -321,3 +323,4 @@ uint32_t x86_io_instr_info(const struct x86_insn *i)
 		seg = i->seg != X86_SEG_NONE ? i->seg : 3;
 	return (as << 7) | (seg << 15);
 }
+

@@ -4,7 +4,8 @@
  * one-byte, 0F, 0F38 and 0F3A maps, VEX and EVEX), and the operands of the
  * instructions a TD cannot execute natively (the ones the TDX module or the
  * CPU turns into a #VE, a #GP or an emulation): IN/OUT/INS/OUTS, RDMSR,
- * WRMSR, CPUID, HLT, RDPMC, INVD, WBINVD, VMCALL, MONITOR, MWAIT, PCONFIG.
+ * WRMSR, CPUID, HLT, RDPMC, INVD, WBINVD, VMCALL, MONITOR, MWAIT, PCONFIG,
+ * and RDTSC/RDTSCP (the TD's TSC comes from the timing model).
  *
  * The runner scans every translated block with it before the block runs and
  * stops the engine at those instructions, so that they never execute in
@@ -24,6 +25,7 @@ enum x86_op {
 	X86_OP_RDMSR, X86_OP_WRMSR, X86_OP_CPUID, X86_OP_HLT, X86_OP_RDPMC,
 	X86_OP_INVD, X86_OP_WBINVD, X86_OP_VMCALL, X86_OP_MONITOR, X86_OP_MWAIT,
 	X86_OP_PCONFIG,
+	X86_OP_RDTSC, X86_OP_RDTSCP,    /* the TD's virtual TSC (the timing model's clock) */
 };
 
 #define X86_SEG_NONE 0xFF               /* no segment override */
@@ -68,5 +70,25 @@ uint64_t x86_io_exit_qual(const struct x86_insn *i, uint16_t port);
  * the override or DS; INS always uses ES). 0 for other instructions.
  */
 uint32_t x86_io_instr_info(const struct x86_insn *i);
+
+/*
+ * Instruction classes for the timing model (models/cost.h, enum
+ * tdxsim_insn_class): a translated block is decoded once with Capstone and
+ * its cost is the sum of its instructions' class costs (1/16 cycle), which
+ * the runner charges every time the block runs. One classifier per engine
+ * (a Capstone handle; not shared between threads).
+ */
+struct x86_classifier;
+struct x86_classifier *x86_classifier_new(void);
+void x86_classifier_free(struct x86_classifier *c);
+/* Cost in 1/16 cycle (TDXSIM_ICLASS_SHIFT) of the block code[0..n) at
+ * address addr in a `bits` code segment, from the per-class costs iclass[]
+ * (models/cost.h); bytes Capstone cannot decode count as OTHER, one per
+ * byte. If counts is not NULL it gets the instructions per class added
+ * (ICLASS_N entries). */
+uint32_t x86_block_cost(struct x86_classifier *c, const uint8_t *code, size_t n, unsigned bits,
+			uint64_t addr, const uint16_t *iclass, uint32_t *counts);
+/* The class of one decoded instruction (the same rules), for tests. */
+unsigned x86_classify_one(struct x86_classifier *c, const uint8_t *code, size_t n, unsigned bits);
 
 #endif

@@ -143,6 +143,29 @@ tdxsim_err tdxsim_lp_cycles(tdxsim *s, unsigned lpid, uint64_t *cycles)
 	return TDXSIM_OK;
 }
 
+tdxsim_err tdxsim_lp_charge(tdxsim *s, unsigned lpid, uint64_t cycles)
+{
+	tdxsim_err err;
+	struct sim_lp *lp = get_lp(s, lpid, &err);
+	if (!lp)
+		return err;
+	atomic_fetch_add_explicit(&lp->cycles, cycles, memory_order_relaxed);
+	return TDXSIM_OK;
+}
+
+tdxsim_err tdxsim_lp_interrupt_at(tdxsim *s, unsigned lpid, unsigned vector, uint64_t cycles)
+{
+	tdxsim_err err;
+	struct sim_lp *lp = get_lp(s, lpid, &err);
+	if (!lp)
+		return err;
+	if (cycles && (vector < 16 || vector > 255))
+		return sim_error(s, TDXSIM_ERR_ARG, "interrupt vector %u: not 16..255", vector);
+	lp->intr_at_vec = vector;
+	lp->intr_at = cycles;
+	return TDXSIM_OK;
+}
+
 /* ---- The SEAMCALL instruction ------------------------------------------- */
 
 /* n: hook slots in use when the SEAMCALL started (its registers were saved

@@ -205,7 +205,8 @@ tdxsim_err tdxsim_open(const tdxsim_config *cfg, tdxsim **out)
 		return err;
 	}
 	const tdxsim_config *c = &s->cfg;
-	s->costs = tdxsim_costs_for(s->plat->name);
+	s->costs = (c->flags & TDXSIM_CFG_NO_TIMING) ? tdxsim_costs_none() :
+		   tdxsim_costs_for(s->plat->name);
 	s->n_pkgs = c->packages;
 	s->n_lps = c->packages * c->lps_per_package;
 	s->mem_bytes = c->mem_bytes;
@@ -251,6 +252,11 @@ tdxsim_err tdxsim_open(const tdxsim_config *cfg, tdxsim **out)
 		s->checker = 0;
 		tdxsim_close(s);
 		return TDXSIM_ERR_NOMEM;
+	}
+	if (sim_fault_env(s)) {
+		fprintf(stderr, "tdxsim_open: %s\n", tdxsim_errmsg(s));
+		tdxsim_close(s);
+		return TDXSIM_ERR_ARG;
 	}
 	sim_trace_env_start(s);
 	*out = s;

@@ -19,13 +19,22 @@
 #define TDXSIM_MAX_HOOKS  8
 #define TDXSIM_MAX_FAULTS 32
 
+/* Snapshots copy it as is (sim/snapshot.c): a pointer field must be handled there. */
 struct sim_lp {
 	unsigned id, pkg;
 	_Atomic int online;
 	_Atomic uint32_t vmx_refs;      /* > 0: CR4.VMXE set, in VMX root operation */
 	_Atomic uint64_t wbinvd_count;
 	_Atomic uint64_t cycles;        /* simulated clock of this LP */
+	_Atomic uint64_t module_insns;  /* module instructions modelled (models/cost.h) */
+	_Atomic uint64_t entry_insns;   /* ... of the last TDH.VP.ENTER up to its TD entry */
+	_Atomic uint64_t tdcall_insns[TDX_TDCALL_LEAF_MAX]; /* ... of the last such TDCALL */
+	uint64_t intr_at;               /* tdxsim_lp_interrupt_at: clock deadline, 0 = none */
+	uint32_t intr_at_vec;
+	_Atomic uint64_t entry_cycles;  /* clock at the last TD entry (timing model) */
+	_Atomic uint64_t stat_stepping; /* async TD exits the stepping filter flagged */
 	uint64_t rng;                   /* per-LP stream: deterministic under threads */
+	uint64_t fault_rng;             /* per-LP stream of the fault plan's draws (sim/fault.c) */
 	struct seam_lp seam;
 	struct sim_crypt crypt;         /* memory-encryption contexts and page cache */
 	/* Counters: written only by the thread driving this LP (one at a
@@ -72,6 +81,7 @@ struct tdxsim {
 	_Atomic int n_hooks;            /* highest used slot + 1 */
 	struct sim_fault faults[TDXSIM_MAX_FAULTS];
 	_Atomic int n_faults;
+	uint64_t fault_seed;            /* seeds lps[].fault_rng (tdxsim_fault_seed) */
 
 	int checker;                    /* checker mode on (sim/checker.c) */
 	struct sim_trace *_Atomic trace; /* SEAMCALL trace being recorded (sim/trace.c) */
@@ -99,9 +109,14 @@ static inline uint64_t sim_rng_next(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
-/* Fault plan: the status to inject at a point where the module would draw
- * randomness (kind TDX_LEAF_F_RND) or program a key (TDX_LEAF_F_KEYGEN), or 0. */
-uint64_t sim_fault_check(tdxsim *s, struct sim_lp *lp, unsigned leaf, uint32_t kind);
+/* Fault plan: the status to inject at a point of the given kind
+ * (TDX_LEAF_F_RND, _KEYGEN, _SYSLOCK, _OPLOCK, _RESUMABLE, SEAM_FAULT_*), or 0.
+ * *seen: the call's mask of per-call faults already counted. */
+uint64_t sim_fault_check(tdxsim *s, struct sim_lp *lp, unsigned leaf, uint32_t kind,
+			 uint32_t *seen);
+/* At tdxsim_open: TDXSIM_FAULT_SEED and TDXSIM_FAULTS (an error names the
+ * bad token in the handle's message). */
+tdxsim_err sim_fault_env(tdxsim *s);
 
 /* Checker mode: [pa, pa+len) became TD-private (protect = 1) or host memory
  * again (protect = 0). */

@@ -97,7 +97,7 @@
 	X(TDH_EXPORT_BLOCKW,       65, "TDH.EXPORT.BLOCKW",        tdh_export_blockw,        0x1, TDX_MIG, NOIMPL) \
 	X(TDH_EXPORT_RESTORE,      66, "TDH.EXPORT.RESTORE",       tdh_export_restore,       0x1, TDX_MIG, NOIMPL) \
 	X(TDH_EXPORT_MEM,          68, "TDH.EXPORT.MEM",           tdh_export_mem,           0x1, TDX_MIG, NOIMPL) \
-	X(TDH_SYS_DISABLE,         69, "TDH.SYS.DISABLE",          tdh_sys_disable,          0x1, TDX_PRE | TDX_LEAF_F_POST_SHUTDOWN | TDX_SLK, IMPL) \
+	X(TDH_SYS_DISABLE,         69, "TDH.SYS.DISABLE",          tdh_sys_disable,          0x1, TDX_PRE | TDX_LEAF_F_POST_SHUTDOWN | TDX_SLK | TDX_RSM, IMPL) \
 	X(TDH_EXPORT_PAUSE,        70, "TDH.EXPORT.PAUSE",         tdh_export_pause,         0x1, TDX_MIG, NOIMPL) \
 	X(TDH_EXPORT_TRACK,        71, "TDH.EXPORT.TRACK",         tdh_export_track,         0x1, TDX_MIG, NOIMPL) \
 	X(TDH_EXPORT_STATE_IMMUTABLE, 72, "TDH.EXPORT.STATE.IMMUTABLE", tdh_export_state_immutable, 0x1, TDX_MIG, NOIMPL) \

@@ -117,6 +117,10 @@ typedef struct tdxsim_config {
  * mapping entry (vm.max_map_count bounds how many can be protected).
  */
 #define TDXSIM_CFG_CHECKER        0x8u
+/* Timing model off: no cycles are charged (LP clocks stay where they are,
+ * guest RDTSC reads a TSC that does not advance) and guest blocks are not
+ * classified (models/cost.h). */
+#define TDXSIM_CFG_NO_TIMING      0x10u
 
 /* ---- Lifecycle ----------------------------------------------------------- */
 
@@ -209,6 +213,16 @@ TDXSIM_API tdxsim_err tdxsim_lp_interrupt(tdxsim *s, unsigned lp, unsigned vecto
 TDXSIM_API tdxsim_err tdxsim_rdmsr(tdxsim *s, unsigned lp, uint32_t msr, uint64_t *val);
 /* Simulated cycles consumed on an LP so far. */
 TDXSIM_API tdxsim_err tdxsim_lp_cycles(tdxsim *s, unsigned lp, uint64_t *cycles);
+/* Charge work done outside the simulator (the host VMM's, e.g. KVM's exit
+ * handling) to an LP's clock: the guest's TSC and later events see it.
+ * Call from the thread driving the LP, outside a SEAMCALL or in a hook. */
+TDXSIM_API tdxsim_err tdxsim_lp_charge(tdxsim *s, unsigned lp, uint64_t cycles);
+/* An external interrupt (vector 16..255) posted to the LP when its clock
+ * reaches `cycles` (simulated time: a TD running there exits at the first
+ * translated block at or after it, deterministically); cycles = 0 cancels.
+ * Call from the thread driving the LP. */
+TDXSIM_API tdxsim_err tdxsim_lp_interrupt_at(tdxsim *s, unsigned lp, unsigned vector,
+					     uint64_t cycles);
 
 /* ---- Simulated physical memory ------------------------------------------ */
 
@@ -359,36 +373,134 @@ TDXSIM_API tdxsim_err tdxsim_stats_get(tdxsim *s, tdxsim_stats *out);
 
 /*
  * A seeded, deterministic fault: the module fails at the point where the real
- * one can: RND_NO_ENTROPY where it draws random numbers, KEY_GENERATION_FAILED
- * where it programs a key, SYS_BUSY where it takes the global lock,
- * OPERAND_BUSY (+ the operand id of that lock) where it locks an operand, and
- * INTERRUPTED_RESUMABLE where an interruptible leaf (TDH.PHYMEM.CACHE.WB)
- * checks for a pending interrupt between chunks of its work: a matching call
- * stands for "an interrupt is pending on the LP" at that point.
- * A status the chosen leaf can never return is refused with TDXSIM_ERR_ARG.
- * The fault is counted at check points, not per call: each time a leaf of
- * the matching leaf and LP reaches a point where it could fail with that
- * status (a leaf taking three operand locks has three OPERAND_BUSY points).
- * It fires at the matching points numbered [nth, nth + count) (1-based;
- * count 0 = for ever), or, with nth 0, with the given probability per
- * matching point (per-LP seeded RNG).
+ * one can, with the status it returns there:
+ *   TDX_RND_NO_ENTROPY         where it draws random numbers
+ *   TDX_KEY_GENERATION_FAILED  where it programs a key
+ *   TDX_SYS_BUSY               where it takes the global lock
+ *   TDX_OPERAND_BUSY           where it locks an operand (+ that operand's id:
+ *                              RCX, TDR, KOT, TD_EPOCH, SEPT_TREE, WBCACHE...)
+ *   TDX_INTERRUPTED_RESUMABLE  where an interruptible leaf (TDH.PHYMEM.CACHE.WB,
+ *                              TDH.SYS.DISABLE) checks for a pending interrupt:
+ *                              a matching point stands for "an interrupt is
+ *                              pending on the LP"; the leaf keeps its progress
+ *                              and continues when called again (resume)
+ *   TDX_FLUSHVP_NOT_DONE       TDH.MNG.VPFLUSHDONE: as if a vCPU were still
+ *                              associated with an LP
+ *   TDX_PREVIOUS_TLB_EPOCH_BUSY TDH.MEM.TRACK: as if a vCPU still ran in the
+ *                              previous TLB epoch
+ *   TDX_TLB_TRACKING_NOT_DONE  TDH.MEM.PAGE.REMOVE, .SEPT.REMOVE, .PAGE.DEMOTE,
+ *                              .PAGE.PROMOTE (+ RCX), .RANGE.UNBLOCK (+ SEPT_TREE):
+ *                              as if the blocked range were not yet tracked
+ *   TDX_WBCACHE_NOT_COMPLETE   TDH.MNG.KEY.FREEID: as if a package had not
+ *                              finished TDH.PHYMEM.CACHE.WB
+ * An injected status leaves the module's state as the real failure does
+ * (nothing changed), and the SEAMCALL's event has injected = 1 (traces write
+ * "injected":1). A status the chosen leaf can never return is refused with
+ * TDXSIM_ERR_ARG.
+ * Counting: by default per check point (each time a leaf of the matching
+ * leaf and LP reaches a point where it could fail with that status: a leaf
+ * taking three operand locks has three OPERAND_BUSY points); with
+ * TDXSIM_FAULT_PER_CALL per SEAMCALL (the call's first such point counts,
+ * later points of the same call neither count nor fire). The fault fires at
+ * the matching points (or calls) numbered [nth, nth + count) (1-based;
+ * count 0 = for ever), or, with nth 0, with the given probability at each,
+ * drawn from a per-LP stream seeded by tdxsim_fault_seed() (default: the
+ * config's seed), so each LP's sequence is deterministic under threads.
  */
+#define TDXSIM_FAULT_PER_CALL 0x1u
 typedef struct tdxsim_fault {
 	uint32_t size;                  /* sizeof(tdxsim_fault) */
-	uint64_t status;                /* TDX_RND_NO_ENTROPY, TDX_KEY_GENERATION_FAILED,
-					   TDX_SYS_BUSY, TDX_OPERAND_BUSY (no operand bits),
-					   TDX_INTERRUPTED_RESUMABLE */
+	uint64_t status;                /* one of the statuses above (no operand bits) */
 	int32_t leaf;                   /* leaf number, or -1 for any leaf that can */
 	int32_t lp;                     /* LP, or -1 for any */
 	uint64_t nth;
 	uint64_t count;
 	double probability;
+	uint32_t flags;                 /* TDXSIM_FAULT_PER_CALL */
 } tdxsim_fault;
 #define TDXSIM_FAULT_INIT { .size = sizeof(tdxsim_fault), .leaf = -1, .lp = -1 }
 TDXSIM_API tdxsim_err tdxsim_fault_add(tdxsim *s, const tdxsim_fault *f, unsigned *id);
+/* Remove every fault (ids restart at 0). */
 TDXSIM_API tdxsim_err tdxsim_fault_clear(tdxsim *s);
 /* How many times fault id has fired. */
 TDXSIM_API tdxsim_err tdxsim_fault_fired(tdxsim *s, unsigned id, uint64_t *count);
+/* Restart every LP's probability stream from seed (LP i: a function of seed and i). */
+TDXSIM_API tdxsim_err tdxsim_fault_seed(tdxsim *s, uint64_t seed);
+/*
+ * Add the faults of a plan string, in order (consecutive ids; *first_id, if
+ * not NULL, gets the first). Entries are separated by ';', fields by ',':
+ *   status=NAME   required: a status above, with or without "TDX_"
+ *   leaf=NAME|N   a SEAMCALL leaf name (TDH.MEM.PAGE.AUG) or number; default any
+ *   lp=N          default any ("any" or "*" also accepted for leaf and lp)
+ *   nth=N         first matching point that fires (1-based)
+ *   count=N       how many fire from nth (default 0 = for ever)
+ *   p=X           probability per matching point, 0 < X <= 1 (instead of nth)
+ *   per=call|point  counting unit (default point)
+ * e.g. "leaf=TDH.MEM.PAGE.AUG,status=TDX_OPERAND_BUSY,nth=3,count=2;status=RND_NO_ENTROPY,p=0.1"
+ * Nothing is added if any entry is bad: TDXSIM_ERR_ARG, and tdxsim_errmsg()
+ * names the entry and the token. tdxsim_open() applies the environment:
+ * TDXSIM_FAULT_SEED (a number: tdxsim_fault_seed) and TDXSIM_FAULTS (a plan
+ * string); a bad one makes tdxsim_open() fail with TDXSIM_ERR_ARG and the
+ * message on stderr.
+ */
+TDXSIM_API tdxsim_err tdxsim_fault_parse(tdxsim *s, const char *plan, unsigned *first_id);
+
+/* ---- Snapshots ------------------------------------------------------------ */
+
+/*
+ * A snapshot is the whole simulator state: the machine (every LP's clock,
+ * RNG streams, VMX and online state, posted interrupt and counters; the
+ * SEAMCALL sequence number; the fault plan with its counters; every
+ * programmed key), the module (global state, TDMRs, KOT, every TD and vCPU
+ * with its guest CPU state and pending TD-exit work), and simulated memory
+ * with its per-line TD-owner and poison state, PAMT included. A handle
+ * restored from a snapshot continues bit-identically to the handle it was
+ * taken from: the same SEAMCALLs give the same statuses, registers, memory
+ * and cycles. Not part of the state, and left as they are by a restore:
+ * hooks, the trace being recorded (tdxsim_trace_start), checker mode; the
+ * fault plan is part of it (a restore replaces the handle's).
+ *
+ * Take and restore snapshots while no SEAMCALL is in flight on the handle
+ * (TDXSIM_ERR_STATE if one is seen) and no other thread uses it. Saving
+ * brings the handle to a canonical state the host cannot observe (TD
+ * guests' held writes reach RAM, guest engines are rebuilt), so the saved
+ * handle and restored ones run alike. A failed save leaves the handle as
+ * it was.
+ *
+ * The format (docs/snapshots.md) is versioned and checksummed per section
+ * (SHA-256: detects corruption, not forgery); it records the configuration
+ * and this build's structure layout. A restore validates every address,
+ * index, size and enum the module will use (docs/snapshots.md, "Trust").
+ * A snapshot is refused, with the handle left as it was and
+ * tdxsim_errmsg() naming the problem and where (section, file offset), when:
+ *   it is not a snapshot, truncated or corrupted,
+ *   or holds a value out of range                    TDXSIM_ERR_ARG
+ *   its format, tdxsim version or build differs      TDXSIM_ERR_VERSION
+ *   the handle's configuration differs (platform, topology, memory, KeyIDs,
+ *   module version, features, seed, flags)           TDXSIM_ERR_STATE
+ * Restoring into a handle in checker mode is refused (TDXSIM_ERR_STATE). A
+ * failure after validation (out of host memory: TDXSIM_ERR_NOMEM; the
+ * emulator: TDXSIM_ERR_BACKEND) leaves the handle incomplete: close it.
+ */
+/* Save into a buffer allocated by the library (*buf, *len); release it
+ * with tdxsim_snapshot_free(). */
+TDXSIM_API tdxsim_err tdxsim_snapshot_save(tdxsim *s, void **buf, size_t *len);
+TDXSIM_API void tdxsim_snapshot_free(void *buf);
+/* Replace the handle's state with the snapshot's (the handle's
+ * configuration must be the snapshot's). */
+TDXSIM_API tdxsim_err tdxsim_snapshot_restore(tdxsim *s, const void *buf, size_t len);
+/* Save to a file (written beside it and renamed over path). */
+TDXSIM_API tdxsim_err tdxsim_snapshot_write(tdxsim *s, const char *path);
+/* Restore from a file (as tdxsim_snapshot_restore; errors name the path). */
+TDXSIM_API tdxsim_err tdxsim_snapshot_read(tdxsim *s, const char *path);
+/* The configuration a snapshot was taken with, for tdxsim_open(); msg
+ * (may be NULL) gets the reason of a failure. */
+TDXSIM_API tdxsim_err tdxsim_snapshot_config(const void *buf, size_t len, tdxsim_config *cfg,
+					     char *msg, size_t msglen);
+/* A new handle with the snapshot file's configuration and state. On
+ * failure *out is NULL and msg (may be NULL) gets the reason. */
+TDXSIM_API tdxsim_err tdxsim_snapshot_open(const char *path, tdxsim **out, char *msg,
+					   size_t msglen);
 
 #ifdef __cplusplus
 }

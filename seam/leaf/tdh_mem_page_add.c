@@ -39,8 +39,6 @@
 #include "seam/sept.h"
 #include "seam/seam_mem.h"
 
-#define PAGE_ADD_CYCLES 2000    /* 4 KiB copy through the engine */
-
 static void mrtd_add_page(struct seam_td *td, uint64_t gpa)
 {
 	uint8_t blk[128] = { 0 };
@@ -99,7 +97,10 @@ uint64_t seam_tdh_mem_page_add(struct seam_ctx *c)
 	mrtd_add_page(td, gpa);
 	atomic_fetch_add(&td->chldcnt, 1);
 	seam_page_set(c, &page_p, PT_REG, tdr_pa);
-	c->cycles += PAGE_ADD_CYCLES;
+	seam_charge(c, SEPT_LEVEL, td->ept_levels - w.level);
+	seam_charge(c, PAMT_CHECK, 2);
+	seam_charge(c, LINE_READ, 64);
+	seam_charge(c, LINE_WRITE_ENC, 64);
 	seam_page_unlock(&page_p);
 out:
 	seam_page_unlock(&tdr_p);

@@ -72,7 +72,8 @@ uint64_t seam_tdh_mem_page_demote(struct seam_ctx *c)
 			st = tdx_status_op(TDX_GPA_RANGE_NOT_BLOCKED, TDX_OPERAND_ID_RCX);
 			goto out;
 		}
-		if (!sept_tlb_tracked(td, sept_pamt_entry(c, big_pa, w.level)->bepoch)) {
+		if (!sept_tlb_tracked(td, sept_pamt_entry(c, big_pa, w.level)->bepoch) ||
+		    seam_fault(c, SEAM_FAULT_TLB_TRACK)) {
 			st = tdx_status_op(TDX_TLB_TRACKING_NOT_DONE, TDX_OPERAND_ID_RCX);
 			goto out;
 		}
@@ -96,7 +97,9 @@ uint64_t seam_tdh_mem_page_demote(struct seam_ctx *c)
 	seam_page_set(c, &new_p, PT_EPT, td->tdr_pa);
 	atomic_fetch_add(&td->chldcnt, 1);
 	sept_walk_write(c, td, &w, sept_make(new_pa, SEPT_NL_MAPPED, w.level));
-	c->cycles += 3000;
+	seam_charge(c, SEPT_LEVEL, td->ept_levels - w.level);
+	seam_charge(c, LINE_WRITE_ENC, 64);
+	seam_charge(c, PAMT_ENTRY_INIT, 512);
 out:
 	seam_page_unlock(&new_p);
 	sept_unlock_walk(td, &w);

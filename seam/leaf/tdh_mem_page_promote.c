@@ -73,7 +73,7 @@ uint64_t seam_tdh_mem_page_promote(struct seam_ctx *c)
 			st = tdx_status_op(TDX_GPA_RANGE_NOT_BLOCKED, TDX_OPERAND_ID_RCX);
 			goto out;
 		}
-		if (!sept_tlb_tracked(td, sept_p.e->bepoch)) {
+		if (!sept_tlb_tracked(td, sept_p.e->bepoch) || seam_fault(c, SEAM_FAULT_TLB_TRACK)) {
 			st = tdx_status_op(TDX_TLB_TRACKING_NOT_DONE, TDX_OPERAND_ID_RCX);
 			goto out;
 		}
@@ -109,7 +109,9 @@ uint64_t seam_tdh_mem_page_promote(struct seam_ctx *c)
 	atomic_fetch_sub(&td->chldcnt, 1);
 	seam_page_set(c, &sept_p, PT_NDA, 0);
 	r->rcx = sept_pa;
-	c->cycles += 3000;
+	seam_charge(c, SEPT_LEVEL, td->ept_levels - w.level);
+	seam_charge(c, LINE_READ, 64);
+	seam_charge(c, PAMT_ENTRY_INIT, 512);
 out:
 	if (page_locked)
 		sept_page_unlock(td, sept_pa);

@@ -67,7 +67,7 @@ uint64_t seam_tdh_mem_page_remove(struct seam_ctx *c)
 			st = tdx_status_op(TDX_GPA_RANGE_NOT_BLOCKED, TDX_OPERAND_ID_RCX);
 			goto out_page;
 		}
-		if (!sept_tlb_tracked(td, page_p.e->bepoch)) {
+		if (!sept_tlb_tracked(td, page_p.e->bepoch) || seam_fault(c, SEAM_FAULT_TLB_TRACK)) {
 			st = tdx_status_op(TDX_TLB_TRACKING_NOT_DONE, TDX_OPERAND_ID_RCX);
 			goto out_page;
 		}

@@ -53,7 +53,8 @@ uint64_t seam_tdh_mem_range_block(struct seam_ctx *c)
 	__atomic_store_n(&sept_pamt_entry(c, sept_hpa(w.entry), ps)->bepoch,
 			 atomic_load_explicit(&td->td_epoch, memory_order_acquire),
 			 __ATOMIC_RELAXED);
-	c->cycles += 300;
+	seam_charge(c, SEPT_LEVEL, td->ept_levels - w.level);
+	seam_charge(c, PAMT_CHECK, 1);
 out:
 	sept_unlock_walk(td, &w);
 	sept_td_exit(&tdr_p, td);

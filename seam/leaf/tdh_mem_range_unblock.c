@@ -42,7 +42,7 @@ uint64_t seam_tdh_mem_range_unblock(struct seam_ctx *c)
 	if (sept_tracking_required(td)) {
 		unsigned ps = sept_is_leaf_state(es) ? w.level : TDX_PS_4K;
 		uint64_t bepoch = sept_pamt_entry(c, sept_hpa(w.entry), ps)->bepoch;
-		if (!sept_tlb_tracked(td, bepoch)) {
+		if (!sept_tlb_tracked(td, bepoch) || seam_fault(c, SEAM_FAULT_TLB_TRACK)) {
 			st = tdx_status_op(TDX_TLB_TRACKING_NOT_DONE, TDX_OPERAND_ID_SEPT_TREE);
 			goto out;
 		}
@@ -50,7 +50,7 @@ uint64_t seam_tdh_mem_range_unblock(struct seam_ctx *c)
 
 	/* All checks passed. */
 	sept_walk_write(c, td, &w, sept_unblock_entry(w.entry));
-	c->cycles += 300;
+	seam_charge(c, SEPT_LEVEL, td->ept_levels - w.level);
 out:
 	sept_unlock_walk(td, &w);
 	sept_td_exit(&tdr_p, td);

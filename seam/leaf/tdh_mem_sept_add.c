@@ -119,7 +119,9 @@ uint64_t seam_tdh_mem_sept_add(struct seam_ctx *c)
 		sept_walk_write(c, td, &w, sept_make(page[0], SEPT_NL_MAPPED, w.level));
 		out[0] = 0;
 	}
-	c->cycles += 600;
+	seam_charge(c, SEPT_LEVEL, td->ept_levels - w.level);
+	seam_charge(c, PAMT_CHECK, 1);
+	seam_charge(c, LINE_WRITE_ENC, 64);
 out:
 	seam_page_unlock(&page_p);
 	sept_unlock_walk(td, &w);

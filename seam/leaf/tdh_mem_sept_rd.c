@@ -46,7 +46,7 @@ uint64_t seam_tdh_mem_sept_rd(struct seam_ctx *c)
 	if (handle & READ_L2_ATTRIBUTES)
 		r->r8 = 0;
 	sept_set_ext(c, w.entry, w.level);
-	c->cycles += 150;
+	seam_charge(c, SEPT_LEVEL, td->ept_levels - w.level);
 out:
 	sept_unlock_walk(td, &w);
 	sept_td_exit(&tdr_p, td);

@@ -65,7 +65,7 @@ uint64_t seam_tdh_mem_sept_remove(struct seam_ctx *c)
 			st = tdx_status_op(TDX_GPA_RANGE_NOT_BLOCKED, TDX_OPERAND_ID_RCX);
 			goto out;
 		}
-		if (!sept_tlb_tracked(td, page_p.e->bepoch)) {
+		if (!sept_tlb_tracked(td, page_p.e->bepoch) || seam_fault(c, SEAM_FAULT_TLB_TRACK)) {
 			st = tdx_status_op(TDX_TLB_TRACKING_NOT_DONE, TDX_OPERAND_ID_RCX);
 			goto out;
 		}
@@ -85,7 +85,9 @@ uint64_t seam_tdh_mem_sept_remove(struct seam_ctx *c)
 	atomic_fetch_sub(&td->chldcnt, 1);
 	seam_page_set(c, &page_p, PT_NDA, 0);
 	r->rcx = page_pa;
-	c->cycles += 900;
+	seam_charge(c, SEPT_LEVEL, td->ept_levels - w.level);
+	seam_charge(c, PAMT_CHECK, 1);
+	seam_charge(c, LINE_READ, 64);
 out:
 	seam_page_unlock(&page_p);
 	sept_unlock_walk(td, &w);

@@ -29,11 +29,12 @@ uint64_t seam_tdh_mem_track(struct seam_ctx *c)
 		goto out;
 	}
 	uint64_t epoch = atomic_load_explicit(&td->td_epoch, memory_order_acquire);
-	if (atomic_load_explicit(&td->refcount[(epoch - 1) & 1], memory_order_acquire)) {
+	if (atomic_load_explicit(&td->refcount[(epoch - 1) & 1], memory_order_acquire) ||
+	    seam_fault(c, SEAM_FAULT_EPOCH)) {
 		st = TDX_PREVIOUS_TLB_EPOCH_BUSY;
 	} else {
 		atomic_store_explicit(&td->td_epoch, epoch + 1, memory_order_release);
-		c->cycles += 100;
+		seam_charge(c, METADATA_FIELD, 1);
 	}
 	seam_unlock_mode(&td->epoch_lock, SEAM_LOCK_EXCLUSIVE);
 out:

@@ -15,8 +15,6 @@
 #include "seam/sept.h"
 #include "seam/td.h"
 
-#define ADDCX_CYCLES 900u
-
 uint64_t seam_tdh_mng_addcx(struct seam_ctx *c)
 {
 	uint64_t page_pa = c->r->rcx;
@@ -66,7 +64,8 @@ uint64_t seam_tdh_mng_addcx(struct seam_ctx *c)
 	td->num_tdcx = idx + 1;
 	atomic_fetch_add_explicit(&td->chldcnt, 1, memory_order_acq_rel);
 	seam_page_set(c, &p, PT_TDCX, td->tdr_pa);
-	c->cycles += ADDCX_CYCLES;
+	seam_charge(c, PAMT_CHECK, 1);
+	seam_charge(c, LINE_WRITE_ENC, 64);
 	status = TDX_SUCCESS;
 out:
 	if (status)

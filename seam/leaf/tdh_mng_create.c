@@ -17,8 +17,6 @@
 #include "seam/seam_mem.h"
 #include "seam/td.h"
 
-#define CREATE_CYCLES 1500u
-
 uint64_t seam_tdh_mng_create(struct seam_ctx *c)
 {
 	struct seam_module *m = c->m;
@@ -60,7 +58,8 @@ uint64_t seam_tdh_mng_create(struct seam_ctx *c)
 	atomic_store_explicit(&m->kot[hkid].state, KOT_ASSIGNED, memory_order_release);
 	atomic_store_explicit(&m->kot[hkid].wbinvd_bitmap, 0, memory_order_release);
 	seam_page_set(c, &p, PT_TDR, 0);
-	c->cycles += CREATE_CYCLES;
+	seam_charge(c, PAMT_CHECK, 1);
+	seam_charge(c, LINE_WRITE_ENC, 64);
 	status = TDX_SUCCESS;
 out:
 	seam_unlock_mode(&m->kot_lock, SEAM_LOCK_EXCLUSIVE);

@@ -37,7 +37,6 @@
 #include "seam/seam_mem.h"
 #include "seam/td.h"
 
-#define INIT_CYCLES 6000u
 #define MAX_L2_VMS 3u
 #define TSC_FREQ_MIN 4u
 #define TSC_FREQ_MAX 400u
@@ -200,7 +199,7 @@ uint64_t seam_tdh_mng_init(struct seam_ctx *c)
 	seam_read_pa(c->s, params_pa, &p, sizeof(p));
 	status = configure(c, td, &p);
 	if (!status)
-		c->cycles += INIT_CYCLES;
+		seam_charge(c, METADATA_FIELD, 16);
 out:
 	seam_page_unlock(&tp);
 	return status;

@@ -15,8 +15,6 @@
 #include "seam/td.h"
 #include "sim/sim_int.h"
 
-#define KEY_CONFIG_CYCLES 1200u
-
 uint64_t seam_tdh_mng_key_config(struct seam_ctx *c)
 {
 	unsigned pkg = c->lp->pkg;
@@ -55,7 +53,7 @@ uint64_t seam_tdh_mng_key_config(struct seam_ctx *c)
 	uint32_t all = c->s->n_pkgs >= 32 ? ~0u : (1u << c->s->n_pkgs) - 1;
 	if (td->pkg_config_bitmap == all)
 		atomic_store_explicit(&td->lifecycle, TD_KEYS_CONFIGURED, memory_order_release);
-	c->cycles += KEY_CONFIG_CYCLES;
+	seam_charge(c, KEY_PROGRAM, 1);
 	status = TDX_SUCCESS;
 out:
 	seam_page_unlock(&p);

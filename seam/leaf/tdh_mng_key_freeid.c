@@ -10,8 +10,6 @@
  */
 #include "seam/td.h"
 
-#define FREEID_CYCLES 400u
-
 uint64_t seam_tdh_mng_key_freeid(struct seam_ctx *c)
 {
 	struct seam_module *m = c->m;
@@ -30,7 +28,8 @@ uint64_t seam_tdh_mng_key_freeid(struct seam_ctx *c)
 		status = tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_KOT);
 		goto out_tdr;
 	}
-	if (atomic_load_explicit(&m->kot[td->hkid].wbinvd_bitmap, memory_order_acquire)) {
+	if (atomic_load_explicit(&m->kot[td->hkid].wbinvd_bitmap, memory_order_acquire) ||
+	    seam_fault(c, SEAM_FAULT_WBCACHE)) {
 		status = TDX_WBCACHE_NOT_COMPLETE;
 		goto out;
 	}
@@ -38,7 +37,7 @@ uint64_t seam_tdh_mng_key_freeid(struct seam_ctx *c)
 	/* ALL CHECKS PASSED */
 	atomic_store_explicit(&m->kot[td->hkid].state, KOT_FREE, memory_order_release);
 	atomic_store_explicit(&td->lifecycle, TD_TEARDOWN, memory_order_release);
-	c->cycles += FREEID_CYCLES;
+	seam_charge(c, METADATA_FIELD, 2);
 	status = TDX_SUCCESS;
 out:
 	seam_unlock_mode(&m->kot_lock, SEAM_LOCK_EXCLUSIVE);

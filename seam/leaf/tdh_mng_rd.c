@@ -14,8 +14,6 @@
 #include "seam/metadata_td.h"
 #include "seam/td.h"
 
-#define MNG_RD_CYCLES 300u
-
 uint64_t seam_tdh_mng_rd(struct seam_ctx *c)
 {
 	struct tdx_module_args *r = c->r;
@@ -40,7 +38,7 @@ uint64_t seam_tdh_mng_rd(struct seam_ctx *c)
 	if (status == TDX_SUCCESS)
 		r->r8 = value;
 	seam_td_state_unlock(td, SEAM_LOCK_SHARED);
-	c->cycles += MNG_RD_CYCLES;
+	seam_charge(c, METADATA_FIELD, 1);
 out:
 	seam_page_unlock(&tp);
 	return status;

@@ -13,8 +13,6 @@
 #include "seam/td.h"
 #include "sim/sim_int.h"
 
-#define VPFLUSHDONE_CYCLES 500u
-
 uint64_t seam_tdh_mng_vpflushdone(struct seam_ctx *c)
 {
 	struct seam_module *m = c->m;
@@ -36,7 +34,8 @@ uint64_t seam_tdh_mng_vpflushdone(struct seam_ctx *c)
 	}
 	if (td->num_tdcx >= TD_TDCS_PAGES &&
 	    atomic_load_explicit(&td->op_state, memory_order_acquire) != OP_UNINITIALIZED &&
-	    atomic_load_explicit(&td->num_assoc_vcpus, memory_order_acquire)) {
+	    (atomic_load_explicit(&td->num_assoc_vcpus, memory_order_acquire) ||
+	     seam_fault(c, SEAM_FAULT_FLUSHVP))) {
 		status = TDX_FLUSHVP_NOT_DONE;
 		goto out;
 	}
@@ -46,7 +45,7 @@ uint64_t seam_tdh_mng_vpflushdone(struct seam_ctx *c)
 	atomic_store_explicit(&m->kot[td->hkid].wbinvd_bitmap, all, memory_order_release);
 	atomic_store_explicit(&td->lifecycle, TD_BLOCKED, memory_order_release);
 	atomic_store_explicit(&m->kot[td->hkid].state, KOT_FLUSHED, memory_order_release);
-	c->cycles += VPFLUSHDONE_CYCLES;
+	seam_charge(c, METADATA_FIELD, 4);
 	status = TDX_SUCCESS;
 out:
 	seam_unlock_mode(&m->kot_lock, SEAM_LOCK_EXCLUSIVE);

@@ -16,8 +16,6 @@
 #include "seam/metadata_td.h"
 #include "seam/td.h"
 
-#define MNG_WR_CYCLES 350u
-
 uint64_t seam_tdh_mng_wr(struct seam_ctx *c)
 {
 	struct tdx_module_args *r = c->r;
@@ -37,7 +35,7 @@ uint64_t seam_tdh_mng_wr(struct seam_ctx *c)
 	if (status == TDX_SUCCESS)
 		r->r8 = old;
 	seam_td_state_unlock(td, SEAM_LOCK_SHARED);
-	c->cycles += MNG_WR_CYCLES;
+	seam_charge(c, METADATA_FIELD, 1);
 out:
 	seam_page_unlock(&tp);
 	return status;

@@ -32,8 +32,6 @@
 
 #include "seam/sept.h"
 
-#define MR_EXTEND_CYCLES 600    /* three SHA-384 blocks */
-
 /* As tdh_mem_page_add.c: the check of the leaves holding the TDR exclusively. */
 uint64_t seam_tdh_mr_extend(struct seam_ctx *c)
 {
@@ -77,7 +75,8 @@ uint64_t seam_tdh_mr_extend(struct seam_ctx *c)
 		blk[16 + i] = (uint8_t)(gpa >> (8 * i));
 	seam_priv_read(c, pa, td->hkid, blk + 128, 256);
 	seam_mrtd_update(td, blk, sizeof(blk));
-	c->cycles += MR_EXTEND_CYCLES;
+	seam_charge(c, LINE_READ, 4);
+	seam_charge(c, SHA384_BLOCK, 3);
 out:
 	seam_page_unlock(&tdr_p);
 	return st;

@@ -19,12 +19,9 @@
  * Effect: td->mrtd = SHA-384 final of every PAGE.ADD / MR.EXTEND block in
  * order (the running context is consumed), OP_STATE RUNNABLE.
  */
-#include <openssl/evp.h>
 
 #include "seam/td.h"
 #include "sim/sim_int.h"
-
-#define MR_FINALIZE_CYCLES 400
 
 /* As tdh_mem_page_add.c: the check of the leaves holding the TDR exclusively. */
 uint64_t seam_tdh_mr_finalize(struct seam_ctx *c)
@@ -45,10 +42,9 @@ uint64_t seam_tdh_mr_finalize(struct seam_ctx *c)
 	}
 
 	/* All checks passed. */
-	unsigned len = 0;
-	SIM_BUG_ON(EVP_DigestFinal_ex(td->mrtd_ctx, td->mrtd, &len) != 1 || len != sizeof(td->mrtd));
+	seam_mrtd_final(td);
 	atomic_store_explicit(&td->op_state, OP_RUNNABLE, memory_order_release);
-	c->cycles += MR_FINALIZE_CYCLES;
+	seam_charge(c, SHA384_BLOCK, 1);
 out:
 	seam_page_unlock(&tdr_p);
 	return st;

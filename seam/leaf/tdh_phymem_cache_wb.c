@@ -23,7 +23,6 @@
 /* Cache sub-blocks written back per full CACHE.WB (the module's
  * num_of_cached_sub_blocks; the value is the model's). */
 #define WB_CHUNKS 16u
-#define WB_CHUNK_CYCLES 20000u
 
 #define WB_START  0
 #define WB_RESUME 1
@@ -78,7 +77,7 @@ uint64_t seam_tdh_phymem_cache_wb(struct seam_ctx *c)
 	}
 
 	for (;;) {
-		c->cycles += WB_CHUNK_CYCLES;
+		seam_charge(c, WBINVD_CHUNK, 1);
 		chunk++;
 		if (chunk >= WB_CHUNKS)
 			break;

@@ -22,7 +22,6 @@
 #include "seam/seam_mem.h"
 #include "seam/td.h"
 
-#define RECLAIM_CYCLES 800u
 /* Attempts to lock the leaf when a concurrent promote/demote changed the
  * page's size between the read walk and the locking walk. */
 #define RECLAIM_TRIES 8
@@ -128,7 +127,7 @@ uint64_t seam_tdh_phymem_page_reclaim(struct seam_ctx *c)
 		seam_page_set(c, &p, PT_NDA, owner);
 		seam_td_free(m, td);
 	}
-	c->cycles += RECLAIM_CYCLES;
+	seam_charge(c, PAMT_CHECK, 2);
 	status = TDX_SUCCESS;
 out:
 	seam_page_unlock(&p);

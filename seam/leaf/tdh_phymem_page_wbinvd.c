@@ -16,8 +16,6 @@
 #include "seam/seam_mem.h"
 #include "seam/td.h"
 
-#define PAGE_WBINVD_CYCLES 1500u
-
 uint64_t seam_tdh_phymem_page_wbinvd(struct seam_ctx *c)
 {
 	struct tdxsim *s = c->s;
@@ -30,7 +28,7 @@ uint64_t seam_tdh_phymem_page_wbinvd(struct seam_ctx *c)
 					PT_NDA, &p);
 	if (status)
 		return status;
-	c->cycles += PAGE_WBINVD_CYCLES;
+	seam_charge(c, LINE_FLUSH, TDX_PAGE_SIZE / 64);
 	seam_page_unlock(&p);
 	return TDX_SUCCESS;
 }

@@ -233,7 +233,7 @@ uint64_t seam_tdh_sys_config(struct seam_ctx *c)
 	m->n_tdmrs = (uint32_t)count;
 	memset(m->pkg_key_configured, 0, s->n_pkgs);
 	m->pkgs_configured = 0;
-	c->cycles += count * 500;
+	seam_charge(c, TDMR_CONFIG, count);
 	seam_set_state(m, TDX_SYSCONFIG_DONE);
 	status = TDX_SUCCESS;
 out:

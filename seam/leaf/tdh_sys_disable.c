@@ -28,6 +28,12 @@ uint64_t seam_tdh_sys_disable(struct seam_ctx *c)
 		seam_unlock_ex(&m->global_lock);
 		return TDX_SYS_BUSY;
 	}
+	/* A pending interrupt (fault plan) stops it before any work: Linux
+	 * calls it again, which starts over (the model's disable is one step). */
+	if (seam_fault(c, TDX_LEAF_F_RESUMABLE)) {
+		seam_unlock_ex(&m->global_lock);
+		return TDX_INTERRUPTED_RESUMABLE;
+	}
 
 	/* ALL CHECKS PASSED */
 	for (uint32_t i = 0; i < s->n_lps; i++)

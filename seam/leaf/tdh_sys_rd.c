@@ -11,7 +11,7 @@ uint64_t seam_tdh_sys_rd(struct seam_ctx *c)
 	if (!c->lp->seam.lp_init_done)
 		return TDX_SYS_LP_INIT_NOT_DONE;
 	uint64_t status = md_sys_read(c->s, id, &val, &next);
-	c->cycles += c->s->costs->metadata_field;
+	seam_charge(c, METADATA_FIELD, 1);
 	if (status == TDX_SUCCESS || status == TDX_METADATA_FIRST_FIELD_ID_IN_CONTEXT) {
 		c->r->r8 = val;
 		c->r->rdx = next;

@@ -18,7 +18,7 @@ uint64_t seam_tdh_sys_rdall(struct seam_ctx *c)
 		return status;
 	unsigned used = ((uint16_t *)page)[0];
 	seam_write_pa(c->s, page_pa, page, used);
-	c->cycles += (uint64_t)c->s->costs->metadata_field * (used / 8);
+	seam_charge(c, METADATA_LIST_ELEM, used / 8);
 	c->r->r8 = next;
 	return status;
 }

@@ -33,8 +33,7 @@ uint64_t seam_tdh_sys_tdmr_init(struct seam_ctx *c)
 	pamt_init_chunk(c->s, t, off);
 	off += PAMT_INIT_CHUNK_BYTES;
 	atomic_store_explicit(&t->init_off, off, memory_order_release);
-	c->cycles += (uint64_t)c->s->costs->pamt_entry_init *
-		     (PAMT_INIT_CHUNK_BYTES / TDX_PAGE_SIZE);
+	seam_charge(c, PAMT_ENTRY_INIT, PAMT_INIT_CHUNK_BYTES / TDX_PAGE_SIZE);
 	c->r->rdx = (t->base + off) & ~(TDX_1G - 1);
 out:
 	seam_unlock_ex(&t->lock);

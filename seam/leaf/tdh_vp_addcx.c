@@ -55,7 +55,8 @@ uint64_t seam_tdh_vp_addcx(struct seam_ctx *c)
 	v->tdcx_pa[v->num_tdcx++] = tdcx_pa;
 	atomic_fetch_add(&o.td->chldcnt, 1);
 	seam_page_set(c, &cx, PT_TDCX, o.td->tdr_pa);
-	c->cycles += 200;
+	seam_charge(c, PAMT_CHECK, 1);
+	seam_charge(c, LINE_WRITE_ENC, TDX_PAGE_SIZE / 64);
 out:
 	seam_page_unlock(&cx);
 	vp_put(&o);

@@ -42,7 +42,8 @@ uint64_t seam_tdh_vp_create(struct seam_ctx *c)
 	seam_priv_zero(c, tdvpr_pa, td->hkid, TDX_PAGE_SIZE);
 	atomic_fetch_add(&td->chldcnt, 1);
 	seam_page_set(c, &vp, PT_TDVPR, tdr_pa);
-	c->cycles += 200;
+	seam_charge(c, PAMT_CHECK, 1);
+	seam_charge(c, LINE_WRITE_ENC, TDX_PAGE_SIZE / 64);
 out:
 	seam_page_unlock(&vp);
 	seam_td_state_unlock(td, SEAM_LOCK_SHARED);

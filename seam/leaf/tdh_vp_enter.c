@@ -31,6 +31,7 @@
  */
 #include "seam/vp.h"
 #include "seam/vp_enter.h"
+#include "sim/trace.h"
 
 #define ENTER_RSVD   (0xFFFULL | (0x3FFULL << 54))
 #define ENTER_PA     0x000FFFFFFFFFF000ULL
@@ -80,9 +81,11 @@ uint64_t seam_tdh_vp_enter(struct seam_ctx *c)
 	seam_td_state_unlock(td, o.state_mode);
 	o.state_mode = -1;
 	atomic_store_explicit(&v->state, VCPU_ACTIVE, memory_order_release);
-	c->cycles += 1000;
+	seam_charge(c, TD_ENTRY, 1);
 
+	sim_trace_td_enter(c, v);
 	st = seam_vp_run(c, v);
+	sim_trace_td_exit(c, v, st);
 
 	/* TD exit: drop the epoch reference, back to READY unless disabled. */
 	atomic_fetch_sub(&td->refcount[epoch & 1], 1);

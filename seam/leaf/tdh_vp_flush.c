@@ -29,7 +29,7 @@ uint64_t seam_tdh_vp_flush(struct seam_ctx *c)
 		/* INVEPT / VMCLEAR have nothing to flush in the model. */
 		atomic_store(&o.v->assoc_lp, -1);
 		atomic_fetch_sub(&o.td->num_assoc_vcpus, 1);
-		c->cycles += 300;
+		seam_charge(c, TLB_FLUSH, 1);
 	}
 	vp_put(&o);
 	return st;

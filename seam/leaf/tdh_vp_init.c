@@ -140,7 +140,7 @@ uint64_t seam_tdh_vp_init(struct seam_ctx *c)
 	atomic_store(&v->assoc_lp, (int32_t)c->lp_id);
 	atomic_fetch_add(&td->num_assoc_vcpus, 1);
 	atomic_store_explicit(&v->state, VCPU_READY, memory_order_release);
-	c->cycles += 500;
+	seam_charge(c, METADATA_FIELD, 8);
 out:
 	vp_put(&o);
 	return st;

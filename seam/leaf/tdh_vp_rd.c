@@ -40,7 +40,7 @@ uint64_t seam_tdh_vp_rd(struct seam_ctx *c)
 	if (v1)
 		r->rdx = md_vp_next(o.v, MD_VP_HOST, false, field);
 	r->r8 = val;
-	c->cycles += 50;
+	seam_charge(c, METADATA_FIELD, 1);
 out:
 	vp_put(&o);
 	return st;

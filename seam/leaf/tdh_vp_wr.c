@@ -28,7 +28,7 @@ uint64_t seam_tdh_vp_wr(struct seam_ctx *c)
 	if (st)
 		goto out;
 	r->r8 = old;
-	c->cycles += 50;
+	seam_charge(c, METADATA_FIELD, 1);
 out:
 	vp_put(&o);
 	return st;

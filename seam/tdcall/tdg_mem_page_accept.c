@@ -36,8 +36,6 @@
 #include "seam/sept.h"
 #include "seam/tdcall/tdcall_int.h"
 
-#define ACCEPT_CYCLES_4K 1000u
-
 static bool guest_accessible_leaf(unsigned st)
 {
 	return st == SEPT_MAPPED || st == SEPT_BLOCKEDW;
@@ -87,7 +85,8 @@ uint64_t seam_tdg_mem_page_accept(struct tdcall_ctx *t)
 		seam_priv_zero(c, hpa, td->hkid, size);
 		sept_walk_write(c, td, &w, sept_make(hpa, SEPT_MAPPED, w.level) |
 					   (w.entry & SEPT_SVE));
-		c->cycles += ACCEPT_CYCLES_4K * (size / TDX_PAGE_SIZE);
+		seam_charge(c, SEPT_LEVEL, td->ept_levels - w.level);
+		seam_charge(c, LINE_WRITE_ENC, size / 64);
 	}
 	sept_unlock_walk(td, &w);
 	return st;

@@ -36,7 +36,6 @@
 #include "seam/tdcall/tdcall_int.h"
 #include "sim/sim_int.h"
 
-#define REPORT_CYCLES 20000u
 #define MAC_KEY_LABEL "tdxsim TDREPORT MAC key"
 #define MRSEAM_LABEL "tdxsim TDX module"
 
@@ -122,6 +121,6 @@ uint64_t seam_tdg_mr_report(struct tdcall_ctx *t)
 		return st;
 	if (st)
 		return tdx_status_op(st, TDX_OPERAND_ID_RCX);
-	t->c->cycles += REPORT_CYCLES;
+	seam_charge(t->c, REPORT_MAC, 1);
 	return TDX_SUCCESS;
 }

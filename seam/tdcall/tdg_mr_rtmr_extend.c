@@ -13,8 +13,6 @@
 #include "seam/tdcall/tdcall_int.h"
 #include "sim/sim_int.h"
 
-#define RTMR_EXTEND_CYCLES 3000u
-
 uint64_t seam_tdg_mr_rtmr_extend(struct tdcall_ctx *t)
 {
 	struct seam_td *td = t->td;
@@ -37,6 +35,7 @@ uint64_t seam_tdg_mr_rtmr_extend(struct tdcall_ctx *t)
 	int ok = EVP_Digest(buf, sizeof(buf), td->rtmr[index], &len, EVP_sha384(), NULL);
 	seam_unlock_mode(&td->rtmr_lock, SEAM_LOCK_EXCLUSIVE);
 	SIM_BUG_ON(ok != 1 || len != 48);
-	t->c->cycles += RTMR_EXTEND_CYCLES;
+	seam_charge(t->c, SHA384_BLOCK, 1);
+	seam_charge(t->c, LINE_READ, 1);
 	return TDX_SUCCESS;
 }

@@ -19,7 +19,7 @@ uint64_t seam_tdg_sys_rd(struct tdcall_ctx *t)
 	g[GPR_RDX] = MD_FIELD_ID_NULL;
 	g[GPR_R8] = 0;
 	uint64_t st = md_sys_read(t->c->s, field, &value, &next);
-	t->c->cycles += t->c->s->costs->metadata_field;
+	seam_charge(t->c, METADATA_FIELD, 1);
 	if (st == TDX_SUCCESS || st == TDX_METADATA_FIRST_FIELD_ID_IN_CONTEXT) {
 		g[GPR_R8] = value;
 		g[GPR_RDX] = next;

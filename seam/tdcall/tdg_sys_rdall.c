@@ -38,7 +38,7 @@ uint64_t seam_tdg_sys_rdall(struct tdcall_ctx *t)
 		return tdx_status_op(wst, TDX_OPERAND_ID_RDX);
 	if (st == TDX_METADATA_FIELD_ID_INCORRECT)
 		return st;
-	t->c->cycles += (uint64_t)t->c->s->costs->metadata_field * (len / 8);
+	seam_charge(t->c, METADATA_LIST_ELEM, len / 8);
 	g[GPR_R8] = next;
 	return st;
 }

@@ -29,7 +29,7 @@ uint64_t seam_tdg_vm_rd(struct tdcall_ctx *t)
 		return tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX);
 	uint64_t st = md_td_read(t->c->s, t->td, MD_TD_GUEST, field, &value,
 				 t->version > 0 ? &next : NULL);
-	t->c->cycles += t->c->s->costs->metadata_field;
+	seam_charge(t->c, METADATA_FIELD, 1);
 	if (t->version > 0 && (st == TDX_SUCCESS || st == TDX_METADATA_FIRST_FIELD_ID_IN_CONTEXT))
 		g[GPR_RDX] = next;
 	if (st == TDX_SUCCESS)

@@ -21,7 +21,7 @@ uint64_t seam_tdg_vm_wr(struct tdcall_ctx *t)
 	if (vm != 0)
 		return tdx_status_op(TDX_OPERAND_INVALID, TDX_OPERAND_ID_RCX);
 	uint64_t st = md_td_write(t->c->s, t->td, MD_TD_GUEST, field, value, mask, &old);
-	t->c->cycles += t->c->s->costs->metadata_field;
+	seam_charge(t->c, METADATA_FIELD, 1);
 	if (st == TDX_SUCCESS)
 		g[GPR_R8] = old;
 	return st;
