@@ -47,7 +47,8 @@ KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 # ---------------------------------------------------------------- bookworm
 SYSTEM_PKGS=(cmake make gcc clang pkg-config libcmocka-dev libssl-dev zlib1g-dev
-             libcapstone-dev xz-utils gnuplot-nox python3 jq ca-certificates)
+             libcapstone-dev xz-utils gnuplot-nox python3 jq ca-certificates
+             g++ libsystemc-dev)
 
 is_installed() {
     [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
@@ -220,6 +221,7 @@ unicorn_ok || { echo "install-deps: ERROR: unicorn ${v_unicorn:-none} < $UNICORN
 v_cmocka=$(pkg-config --modversion cmocka 2>/dev/null) || { echo "install-deps: ERROR: pkg-config cannot find cmocka (libcmocka-dev)" >&2; fail=1; }
 v_crypto=$(pkg-config --modversion libcrypto 2>/dev/null) || { echo "install-deps: ERROR: pkg-config cannot find libcrypto (libssl-dev)" >&2; fail=1; }
 v_capstone=$(pkg-config --modversion capstone 2>/dev/null) || { echo "install-deps: ERROR: pkg-config cannot find capstone (libcapstone-dev)" >&2; fail=1; }
+v_systemc=$(pkg-config --modversion systemc 2>/dev/null) || { echo "install-deps: ERROR: pkg-config cannot find systemc (libsystemc-dev)" >&2; fail=1; }
 printf '#include <stdarg.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <setjmp.h>\n#include <capstone/capstone.h>\n#include <unicorn/unicorn.h>\n#include <cmocka.h>\n#include <openssl/evp.h>\n' \
     | cc -fsyntax-only -x c - >/dev/null 2>&1 \
     || { echo "install-deps: ERROR: headers capstone/capstone.h, unicorn/unicorn.h, cmocka.h or openssl/evp.h not usable by cc" >&2; fail=1; }
@@ -227,6 +229,6 @@ command -v clang >/dev/null || { echo "install-deps: ERROR: clang missing" >&2; 
 command -v gnuplot >/dev/null || { echo "install-deps: ERROR: gnuplot missing" >&2; fail=1; }
 [ "$fail" -eq 0 ] || die "verification failed"
 
-echo "install-deps: OK unicorn=$v_unicorn cmocka=$v_cmocka libcrypto=$v_crypto capstone=$v_capstone" \
+echo "install-deps: OK unicorn=$v_unicorn cmocka=$v_cmocka libcrypto=$v_crypto capstone=$v_capstone systemc=$v_systemc" \
      "cmake=$(cmake --version | awk 'NR==1{print $3}') gcc=$(gcc -dumpfullversion) clang=$(clang -dumpversion)" \
      "gnuplot=$(gnuplot --version | awk '{print $2"."$4}')"
