@@ -17,6 +17,10 @@
 #include <openssl/evp.h>
 
 #include "tdxsim/version.h"
+#include "seam/tdcall.h"
+#include "seam/tdcall/tdcall_int.h"
+#include "seam/td.h"
+#include "seam/seam_mem.h"
 #include "sim/sim_int.h"
 #include "sim/trace.h"
 
@@ -33,6 +37,7 @@ struct sim_trace {
 	gzFile gz;                      /* gzip stream */
 	uint64_t seq;                   /* next event's seq */
 	int failed;                     /* a write failed: recording stopped */
+	int autoflush;                  /* flush after every SEAMCALL (TDXSIM_TRACE) */
 	int err_errno;
 	char err[160];
 	uint8_t (*hashes)[32];          /* blob contents already written */
@@ -200,6 +205,19 @@ static void tr_emit(struct sim_trace *t)
 		b->p[0] = 0;
 }
 
+/* Push what is buffered to the file (a program that exits without
+ * tdxsim_close keeps its trace). Caller holds t->mu. */
+static void trace_flush(struct sim_trace *t)
+{
+	int ok = t->gz ? gzflush(t->gz, Z_SYNC_FLUSH) == Z_OK : fflush(t->f) == 0;
+	if (!ok) {
+		t->failed = 1;
+		t->err_errno = errno;
+		snprintf(t->err, sizeof(t->err), "%s", strerror(errno ? errno : EIO));
+		fprintf(stderr, "tdxsim: trace %s: write failed (%s); recording stopped\n", t->path, t->err);
+	}
+}
+
 static int hash_seen(struct sim_trace *t, const uint8_t h[32], int insert)
 {
 	if (t->hn * 2 >= t->hcap) {
@@ -251,7 +269,8 @@ static void write_header(tdxsim *s, struct sim_trace *t)
 	struct sbuf *b = &t->line;
 	/* The resolved configuration: with FEATURES0_SET, it rebuilds the same
 	 * machine whatever defaults the original config relied on. */
-	sb_printf(b, "{\"format\":\"tdxsim-trace\",\"version\":%d,\"tdxsim\":", SIM_TRACE_VERSION);
+	sb_printf(b, "{\"format\":\"tdxsim-trace\",\"version\":%d,\"minor\":%d,\"tdxsim\":",
+		  SIM_TRACE_VERSION, SIM_TRACE_MINOR);
 	sb_str(b, TDXSIM_VERSION_STRING);
 	sb_printf(b, ",\"platform\":");
 	sb_str(b, s->plat->name);
@@ -375,8 +394,15 @@ void sim_trace_env_start(tdxsim *s)
 	const char *path = getenv("TDXSIM_TRACE");
 	if (!path || !*path)
 		return;
-	if (tdxsim_trace_start(s, path))
+	if (tdxsim_trace_start(s, path)) {
 		fprintf(stderr, "tdxsim_open: TDXSIM_TRACE: %s\n", s->errmsg);
+		return;
+	}
+	/* The program may exit without tdxsim_close: keep the file complete
+	 * after every SEAMCALL. */
+	struct sim_trace *t = atomic_load(&s->trace);
+	if (t)
+		t->autoflush = 1;
 }
 
 void sim_trace_close(tdxsim *s)
@@ -424,6 +450,174 @@ void sim_trace_mem_read(tdxsim *s, uint64_t pa, const void *buf, uint64_t len)
 	c->n++;
 }
 
+/* The capture of the calling thread's SEAMCALL on c's handle, if recorded. */
+static struct sim_trace_capture *td_cap(struct seam_ctx *c)
+{
+	struct sim_trace_capture *cap = tls_cap;
+	return cap && cap->s == c->s && !cap->oom ? cap : NULL;
+}
+
+static struct sim_trace_tdev *tdev_new(struct sim_trace_capture *cap)
+{
+	if (cap->n_tdev == cap->cap_tdev) {
+		size_t ncap = cap->cap_tdev ? cap->cap_tdev * 2 : 8;
+		struct sim_trace_tdev *t = realloc(cap->tdev, ncap * sizeof(*t));
+		if (!t) {
+			cap->oom = 1;
+			return NULL;
+		}
+		cap->tdev = t;
+		cap->cap_tdev = ncap;
+	}
+	struct sim_trace_tdev *t = &cap->tdev[cap->n_tdev++];
+	memset(t, 0, sizeof(*t));
+	return t;
+}
+
+/*
+ * Host memory a guest run may read without a SEAMCALL reading it: the
+ * host's shared EPT and the shared pages it maps (the guest reads them
+ * directly). Read through seam_read_pa, which records each read in the
+ * capture, so that replay writes them back before it re-issues the
+ * TDH.VP.ENTER. Tables are walked from the vCPU's shared EPTP; at most
+ * TD_SHARED_MAX bytes per entry (a trace of a TD with huge shared mappings
+ * stays bounded; what is left out may make such a replay diverge).
+ */
+#define TD_SHARED_MAX (16ULL << 20)
+#define EPT_ADDR      0x000FFFFFFFFFF000ULL
+
+static void shared_walk(struct tdxsim *s, uint64_t table, int lvl, uint64_t *budget)
+{
+	uint64_t *t = malloc(4096);
+	if (!t || *budget < 4096) {
+		free(t);
+		return;
+	}
+	*budget -= 4096;
+	seam_read_pa(s, table, t, 4096);
+	for (unsigned i = 0; i < 512; i++) {
+		uint64_t e = t[i];
+		if (!(e & 7))
+			continue;       /* not present (MMIO, unmapped) */
+		uint64_t pa = e & EPT_ADDR;
+		if (lvl == 0 || ((e & 0x80) && lvl <= 2)) {
+			uint64_t size = 4096ULL << (9 * lvl);
+			pa &= ~(size - 1);
+			for (uint64_t off = 0; off < size && *budget >= 4096; off += 4096) {
+				uint8_t page[4096];
+				*budget -= 4096;
+				seam_read_pa(s, pa + off, page, 4096);
+			}
+		} else {
+			shared_walk(s, pa, lvl - 1, budget);
+		}
+	}
+	free(t);
+}
+
+void sim_trace_td_enter(struct seam_ctx *c, const struct seam_vcpu *v)
+{
+	struct sim_trace_capture *cap = td_cap(c);
+	if (!cap)
+		return;
+	uint64_t eptp = v->vmcs.shared_eptp;
+	if (eptp & EPT_ADDR) {
+		unsigned levels = (unsigned)((eptp >> 3) & 7) + 1;
+		if (levels != 4 && levels != 5)
+			levels = v->td->ept_levels;
+		uint64_t budget = TD_SHARED_MAX;
+		shared_walk(c->s, eptp & EPT_ADDR, (int)levels - 1, &budget);
+	}
+	cap->td_enter = c->cycles;
+}
+
+void sim_trace_td_exit(struct seam_ctx *c, const struct seam_vcpu *v, uint64_t status)
+{
+	struct sim_trace_capture *cap = td_cap(c);
+	struct sim_trace_tdev *t = cap ? tdev_new(cap) : NULL;
+	if (!t)
+		return;
+	t->kind = 2;
+	t->tdvpr = v->tdvpr_pa;
+	t->rip = v->g.rip;
+	t->status = status;
+	t->exit_qual = c->r->rcx;
+	t->ext_exit_qual = c->r->rdx;
+	t->gpa = c->r->r8;
+	t->intr_info = c->r->r9;
+	t->t_start = cap->td_enter;
+	t->t_len = c->cycles >= cap->td_enter ? c->cycles - cap->td_enter : 0;
+}
+
+static void gprs_to_args(const uint64_t g[16], struct tdx_module_args *a)
+{
+	*a = (struct tdx_module_args){
+		.rcx = g[GPR_RCX], .rdx = g[GPR_RDX], .r8 = g[GPR_R8], .r9 = g[GPR_R9],
+		.r10 = g[GPR_R10], .r11 = g[GPR_R11], .r12 = g[GPR_R12], .r13 = g[GPR_R13],
+		.r14 = g[GPR_R14], .r15 = g[GPR_R15], .rbx = g[GPR_RBX], .rdi = g[GPR_RDI],
+		.rsi = g[GPR_RSI],
+	};
+}
+
+void sim_trace_tdcall(struct seam_ctx *c, const struct seam_vcpu *v, const uint64_t in[16],
+		      uint64_t status, uint64_t cost)
+{
+	struct sim_trace_capture *cap = td_cap(c);
+	struct sim_trace_tdev *t = cap ? tdev_new(cap) : NULL;
+	if (!t)
+		return;
+	t->kind = 1;
+	t->tdvpr = v->tdvpr_pa;
+	t->rip = v->g.rip - 4;          /* the runner has moved RIP past the TDCALL */
+	t->rax = in[GPR_RAX];
+	gprs_to_args(in, &t->in);
+	if (status == TDCALL_EXITED) {
+		t->out = t->in;         /* the guest's registers stay as they were */
+		t->status = v->tdcall_exit.status;
+	} else {
+		gprs_to_args(v->g.gpr, &t->out);
+		t->status = status;
+	}
+	t->t_len = cost;
+	t->t_start = c->cycles >= cost ? c->cycles - cost : 0;
+}
+
+/* The TD-side events of one SEAMCALL (after its seamcall line). */
+static void write_tdevs(struct sim_trace *t, struct sim_trace_capture *cap, const tdxsim_seamcall_event *ev)
+{
+	struct sbuf *b = &t->line;
+	for (size_t i = 0; i < cap->n_tdev && !t->failed; i++) {
+		const struct sim_trace_tdev *d = &cap->tdev[i];
+		if (d->kind == 1) {
+			sb_printf(b, "{\"ev\":\"tdcall\",\"seq\":%" PRIu64 ",\"lp\":%" PRIu32
+				  ",\"tdvpr\":\"0x%" PRIx64 "\",\"rip\":\"0x%" PRIx64 "\""
+				  ",\"rax\":\"0x%" PRIx64 "\",\"leaf\":%" PRIu64 ",\"name\":",
+				  t->seq, ev->lp, d->tdvpr, d->rip, d->rax, (uint64_t)(d->rax & TDX_LEAF_MASK));
+			sb_str(b, tdx_tdcall_leaf_name(d->rax));
+			sb_printf(b, ",\"version\":%" PRIu64 ",", (d->rax >> TDX_VERSION_SHIFT) & 0xff);
+			sb_regs(b, "in", &d->in);
+			sb_printf(b, ",\"status\":\"0x%" PRIx64 "\",\"status_name\":", d->status);
+			sb_str(b, tdx_status_name(d->status));
+			sb_printf(b, ",");
+			sb_regs(b, "out", &d->out);
+			sb_printf(b, ",\"cycles\":%" PRIu64 ",\"cycles_start\":\"0x%" PRIx64 "\"}",
+				  d->t_len, ev->cycles_start + d->t_start);
+		} else {
+			sb_printf(b, "{\"ev\":\"td_exit\",\"seq\":%" PRIu64 ",\"lp\":%" PRIu32
+				  ",\"tdvpr\":\"0x%" PRIx64 "\",\"status\":\"0x%" PRIx64 "\",\"status_name\":",
+				  t->seq, ev->lp, d->tdvpr, d->status);
+			sb_str(b, tdx_status_name(d->status));
+			sb_printf(b, ",\"exit_reason\":%" PRIu64 ",\"exit_qual\":\"0x%" PRIx64 "\""
+				  ",\"ext_exit_qual\":\"0x%" PRIx64 "\",\"gpa\":\"0x%" PRIx64 "\""
+				  ",\"intr_info\":\"0x%" PRIx64 "\",\"rip\":\"0x%" PRIx64 "\""
+				  ",\"cycles_start\":\"0x%" PRIx64 "\",\"cycles\":%" PRIu64 "}",
+				  d->status & 0xffff, d->exit_qual, d->ext_exit_qual, d->gpa, d->intr_info,
+				  d->rip, ev->cycles_start + d->t_start, d->t_len);
+		}
+		tr_emit(t);
+	}
+}
+
 void sim_trace_call_end(tdxsim *s, struct sim_trace_capture *cap, const tdxsim_seamcall_event *ev)
 {
 	tls_cap = cap->prev;
@@ -468,175 +662,16 @@ void sim_trace_call_end(tdxsim *s, struct sim_trace_capture *cap, const tdxsim_s
 		}
 		sb_printf(b, "]}");
 		tr_emit(t);
+		write_tdevs(t, cap, ev);
+		if (t->autoflush && !t->failed)
+			trace_flush(t);
 		pthread_mutex_unlock(&t->mu);
 	}
 	for (size_t i = 0; i < cap->n; i++)
 		free(cap->reads[i].data);
 	free(cap->reads);
+	free(cap->tdev);
 	cap->reads = NULL;
-	cap->n = cap->cap = 0;
-}
-
-/* ---- Minimal reader ------------------------------------------------------------ */
-
-int trace_read_file(const char *path, char **buf, size_t *len)
-{
-	*buf = NULL;
-	*len = 0;
-	errno = 0;
-	gzFile g = gzopen(path, "rb");      /* reads plain files transparently */
-	if (!g) {
-		if (!errno)
-			errno = EIO;
-		return -1;
-	}
-	size_t cap = 1 << 16, n = 0;
-	char *p = malloc(cap + 1);
-	for (;;) {
-		if (!p) {
-			gzclose(g);
-			errno = ENOMEM;
-			return -1;
-		}
-		int r = gzread(g, p + n, (unsigned)(cap - n));
-		if (r < 0) {
-			free(p);
-			gzclose(g);
-			errno = EIO;
-			return -1;
-		}
-		n += (size_t)r;
-		if (r == 0)
-			break;
-		if (n == cap) {
-			cap *= 2;
-			char *q = realloc(p, cap + 1);
-			if (!q)
-				free(p);
-			p = q;
-		}
-	}
-	gzclose(g);
-	p[n] = 0;
-	*buf = p;
-	*len = n;
-	return 0;
-}
-
-char *trace_read_line(const char *buf, size_t len, size_t *pos)
-{
-	if (*pos >= len)
-		return NULL;
-	const char *s = buf + *pos;
-	const char *e = memchr(s, '\n', len - *pos);
-	size_t n = e ? (size_t)(e - s) : len - *pos;
-	char *l = malloc(n + 1);
-	if (!l)
-		return NULL;
-	memcpy(l, s, n);
-	l[n] = 0;
-	*pos += n + (e ? 1 : 0);
-	return l;
-}
-
-int trace_read_field(const char *json, const char *key, char *out, size_t outlen)
-{
-	char pat[80];
-	if (snprintf(pat, sizeof(pat), "\"%s\":", key) >= (int)sizeof(pat))
-		return -1;
-	const char *v = strstr(json, pat);
-	if (!v)
-		return -1;
-	v += strlen(pat);
-	const char *e;
-	if (*v == '"') {
-		v++;
-		e = strchr(v, '"');
-		if (!e)
-			return -1;
-	} else if (*v == '{' || *v == '[') {
-		int depth = 0, instr = 0;
-		for (e = v; *e; e++) {
-			if (instr) {
-				if (*e == '\\' && e[1])
-					e++;
-				else if (*e == '"')
-					instr = 0;
-			} else if (*e == '"') {
-				instr = 1;
-			} else if (*e == '{' || *e == '[') {
-				depth++;
-			} else if ((*e == '}' || *e == ']') && --depth == 0) {
-				e++;
-				break;
-			}
-		}
-		if (depth)
-			return -1;
-	} else {
-		e = v + strcspn(v, ",}]");
-	}
-	size_t n = (size_t)(e - v);
-	if (n + 1 > outlen)
-		return -1;
-	memcpy(out, v, n);
-	out[n] = 0;
-	return 0;
-}
-
-int trace_read_u64(const char *json, const char *key, uint64_t *val)
-{
-	char buf[64], *end;
-	if (trace_read_field(json, key, buf, sizeof(buf)) || !buf[0] || buf[0] == '-')
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(buf, &end, 0);
-	if (errno || *end)
-		return -1;
-	*val = v;
-	return 0;
-}
-
-static int b64v(char c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == '/') return 63;
-	return -1;
-}
-
-int trace_read_base64(const char *text, uint8_t **out, size_t *outlen)
-{
-	size_t n = strlen(text);
-	*out = NULL;
-	*outlen = 0;
-	if (n % 4)
-		return -1;
-	uint8_t *o = malloc(n / 4 * 3 + 1);
-	if (!o)
-		return -1;
-	size_t k = 0;
-	for (size_t i = 0; i < n; i += 4) {
-		int a = b64v(text[i]), b = b64v(text[i + 1]);
-		int c = text[i + 2] == '=' ? -2 : b64v(text[i + 2]);
-		int d = text[i + 3] == '=' ? -2 : b64v(text[i + 3]);
-		int last = i + 4 == n;
-		if (a < 0 || b < 0 || c == -1 || d == -1 || (!last && (c < 0 || d < 0)) ||
-		    (c == -2 && d != -2)) {
-			free(o);
-			return -1;
-		}
-		uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 |
-			     (uint32_t)(c < 0 ? 0 : c) << 6 | (uint32_t)(d < 0 ? 0 : d);
-		o[k++] = (uint8_t)(v >> 16);
-		if (c >= 0)
-			o[k++] = (uint8_t)(v >> 8);
-		if (d >= 0)
-			o[k++] = (uint8_t)v;
-	}
-	*out = o;
-	*outlen = k;
-	return 0;
+	cap->tdev = NULL;
+	cap->n = cap->cap = cap->n_tdev = cap->cap_tdev = 0;
 }

@@ -114,10 +114,13 @@ stats)
 	trace_setup
 	run 0 stats --help; has_out '^Usage: tdxsim stats TRACE'; has_out -- '--json'
 	run 0 stats "$D/t.jsonl"
-	has_out '^Trace .*t.jsonl: format 1, tdxsim [0-9]'; has_out "$NCALLS SEAMCALLs on $NLPS LPs"
+	has_out '^Trace .*t.jsonl: format 1.1, tdxsim [0-9]'; has_out "$NCALLS SEAMCALLs on $NLPS LPs"
 	has_out '^LEAF  *CALLS  *CYCLES  *P50  *P90  *P99  *MAX'
 	has_out '^TDH.SYS.INIT  *1  *[0-9]'; has_out '^TDH.VP.ENTER  *[0-9]'
 	has_out "^all  *$NCALLS  *[0-9]"; has_out '^TDX_SUCCESS  *[0-9]* *[0-9.]*%'
+	NEXITS=$(grep -c '"ev":"td_exit"' "$D/t.jsonl"); NTDCALLS=$(grep -c '"ev":"tdcall"' "$D/t.jsonl")
+	has_out "$NEXITS TD exits, $NTDCALLS TDCALLs"; has_out '^EXIT REASON  *CALLS'; has_out '^TDCALL  *[0-9]'
+	has_out '^TDG.MR.REPORT  *1 '
 	cp "$OUT" "$D/plain.txt"
 	run 0 stats "$D/t.jsonl.gz"        # gzip read transparently: same numbers
 	sed 1d "$D/plain.txt" >"$D/a"; sed 1d "$OUT" >"$D/b"
@@ -148,6 +151,17 @@ for l in d["leaves"]:
     for c in cs:
         st[c["status_name"]] = st.get(c["status_name"], 0) + 1
     assert l["statuses"] == st, l
+ev = [json.loads(l) for l in open(sys.argv[2])][1:]
+exits = [e for e in ev if e["ev"] == "td_exit"]
+tdc = [e for e in ev if e["ev"] == "tdcall"]
+assert d["td_exits"] == len(exits) > 0 and d["tdcalls"] == len(tdc) > 0, (d["td_exits"], d["tdcalls"])
+assert sum(r["count"] for r in d["exit_reasons"]) == len(exits)
+assert d["guest_cycles"]["total"] == sum(e["cycles"] for e in exits)
+byr = {}
+for e in exits:
+    byr[e["exit_reason"]] = byr.get(e["exit_reason"], 0) + 1
+assert {r["exit_reason"]: r["count"] for r in d["exit_reasons"]} == byr, d["exit_reasons"]
+assert {r["name"]: r["count"] for r in d["tdcall_leaves"]} == {n: sum(1 for e in tdc if e["name"] == n) for n in {e["name"] for e in tdc}}
 PY
 	;;
 timeline)
@@ -155,17 +169,34 @@ timeline)
 	run 0 timeline --help; has_out '^Usage: tdxsim timeline TRACE -o OUT.json'
 	run 0 timeline "$D/t.jsonl.gz" -o "$D/tl.json"
 	[ ! -s "$OUT" ] || fail "timeline printed on stdout"
-	python3 - "$D/tl.json" "$NCALLS" "$NLPS" <<'PY' || fail "timeline output is not the expected trace-event JSON"
+	NEXITS=$(grep -c '"ev":"td_exit"' "$D/t.jsonl")
+	NTDCALLS=$(grep -c '"ev":"tdcall"' "$D/t.jsonl")
+	python3 - "$D/tl.json" "$NCALLS" "$NLPS" "$NEXITS" "$NTDCALLS" <<'PY' || fail "timeline output is not the expected trace-event JSON"
 import json, sys
 d = json.load(open(sys.argv[1]))
 ev = d["traceEvents"]
 x = [e for e in ev if e["ph"] == "X"]
+calls = [e for e in x if e["cat"] == "seamcall"]
+guest = [e for e in x if e["cat"] == "td"]
+tdcalls = [e for e in x if e["cat"] == "tdcall"]
 names = [e for e in ev if e["ph"] == "M" and e["name"] == "thread_name"]
-assert len(x) == int(sys.argv[2]), (len(x), sys.argv[2])
+assert len(calls) == int(sys.argv[2]), (len(calls), sys.argv[2])
+assert len(guest) == int(sys.argv[4]) > 0, (len(guest), sys.argv[4])
+assert len(tdcalls) == int(sys.argv[5]) > 0, (len(tdcalls), sys.argv[5])
 assert len(names) == int(sys.argv[3]) == len({e["tid"] for e in names}), names
 assert {e["tid"] for e in x} == {e["tid"] for e in names}
-assert all(e["pid"] == 1 and e["dur"] > 0 and e["ts"] >= 0 and e["args"]["status"] for e in x)
-assert any(e["name"] == "TDH.SYS.INIT" for e in x)
+assert all(e["pid"] == 1 and e["dur"] > 0 and e["ts"] >= 0 and e["args"]["status"] for e in calls)
+assert any(e["name"] == "TDH.SYS.INIT" for e in calls)
+# Guest runs nest in a TDH.VP.ENTER slice of their LP; TDCALLs in a guest run.
+def inside(a, b):
+    return a["tid"] == b["tid"] and b["ts"] <= a["ts"] and a["ts"] + a["dur"] <= b["ts"] + b["dur"] + 0.002
+enters = [e for e in calls if e["name"] == "TDH.VP.ENTER"]
+for g in guest:
+    assert g["name"] == "TD guest" and g["args"]["exit"] and g["args"]["rip"].startswith("0x"), g
+    assert any(inside(g, e) for e in enters), g
+for t in tdcalls:
+    assert t["name"].startswith("TDG."), t
+    assert any(inside(t, g) for g in guest), t
 PY
 	ls "$D" | grep -q 'tmp' && fail "temporary file left next to the output"
 	;;
@@ -180,17 +211,17 @@ trace_bad)
 	head -c 2000 "$D/t.jsonl" | gzip -c >"$D/trunc.jsonl.gz"
 	for cmd in stats timeline; do
 		O=; [ $cmd = timeline ] && O="-o $D/o.json"
-		run 2 $cmd "$D/trunc.jsonl" $O; has_err "trunc.jsonl:[0-9][0-9]*: line ends early"
-		run 2 $cmd "$D/trunc.jsonl.gz" $O; has_err "trunc.jsonl.gz:[0-9][0-9]*: line ends early"
-		run 2 $cmd "$D/ver.jsonl" $O; has_err "ver.jsonl:1: trace format version 7: expected version 1"
-		run 2 $cmd "$D/leaf.jsonl" $O; has_err "leaf.jsonl:2: unknown SEAMCALL leaf 999"
+		run 2 $cmd "$D/trunc.jsonl" $O; has_err "trunc.jsonl:[0-9][0-9]*: event: the line ends early"
+		run 2 $cmd "$D/trunc.jsonl.gz" $O; has_err "trunc.jsonl.gz:[0-9][0-9]*: event: the line ends early"
+		run 2 $cmd "$D/ver.jsonl" $O; has_err "ver.jsonl:1: trace format version 7 is not supported: expected version 1"
+		run 2 $cmd "$D/leaf.jsonl" $O; has_err "leaf.jsonl:2: seamcall seq 0: unknown leaf .*not a leaf this tdxsim knows"
 		run 2 $cmd "$D/malformed.jsonl" $O; has_err "malformed.jsonl:3: .*expected"
 		run 2 $cmd "$D/seq.jsonl" $O; has_err 'seq.jsonl:4: expected "seq":2'
-		run 2 $cmd "$D/nonexistent.jsonl" $O; has_err "nonexistent.jsonl: cannot read"
+		run 2 $cmd "$D/nonexistent.jsonl" $O; has_err "nonexistent.jsonl: cannot open: No such file"
 		[ ! -e "$D/o.json" ] || fail "$cmd left $D/o.json behind"
 		ls "$D" | grep -q 'o.json' && fail "$cmd left a temporary output file"
 	done
-	run 2 stats /dev/null; has_err "/dev/null:1: expected the trace header"
+	run 2 stats /dev/null; has_err "/dev/null:1: empty file: expected the trace header"
 	run 2 stats; has_err 'missing TRACE'
 	run 2 stats "$D/t.jsonl" --frob; has_err "unknown option '--frob'"
 	run 2 timeline "$D/t.jsonl"; has_err 'missing -o OUT.json'
