@@ -158,6 +158,58 @@ static void want(uint64_t st, uint64_t exp, const char *what)
 	}
 }
 
+/* Snapshots of this booted machine with its running TD: save, and restore
+ * into another handle (the fuzzer's "start from a running TD"); the TD must
+ * run on in the restored handle. */
+static void bench_snapshot(struct bench_metrics *m, struct btd *t)
+{
+	enum { N = 9 };
+	double save_ms[N], restore_ms[N];
+	void *buf = NULL;
+	size_t len = 0;
+	for (unsigned i = 0; i < N; i++) {
+		tdxsim_snapshot_free(buf);
+		double t0 = bench_now_ns();
+		if (tdxsim_snapshot_save(t->s, &buf, &len)) {
+			fprintf(stderr, "tdxsim-bench: snapshot save: %s\n", tdxsim_errmsg(t->s));
+			exit(1);
+		}
+		save_ms[i] = (bench_now_ns() - t0) / 1e6;
+	}
+	tdxsim_info info = { .size = sizeof(info) };
+	tdxsim_info_get(t->s, &info);
+	tdxsim_config cfg = TDXSIM_CONFIG_INIT;
+	char msg[256];
+	tdxsim_snapshot_config(buf, len, &cfg, msg, sizeof(msg));
+	tdxsim *b;
+	if (tdxsim_open(&cfg, &b)) {
+		fprintf(stderr, "tdxsim-bench: snapshot: tdxsim_open failed\n");
+		exit(1);
+	}
+	for (unsigned i = 0; i < N; i++) {
+		double t0 = bench_now_ns();
+		if (tdxsim_snapshot_restore(b, buf, len)) {
+			fprintf(stderr, "tdxsim-bench: snapshot restore: %s\n", tdxsim_errmsg(b));
+			exit(1);
+		}
+		restore_ms[i] = (bench_now_ns() - t0) / 1e6;
+	}
+	struct btd u = *t;
+	u.s = b;
+	struct tdx_module_args a = { 0 };
+	want(enter(&u, &a), EXIT_VMCALL, "vmcall after a snapshot restore");
+	qsort(save_ms, N, sizeof(save_ms[0]), bench_cmp_double);
+	qsort(restore_ms, N, sizeof(restore_ms[0]), bench_cmp_double);
+	bench_metric(m, "snapshot.save_ms", save_ms[N / 2], "ms");
+	bench_metric(m, "snapshot.restore_ms", restore_ms[N / 2], "ms");
+	bench_metric(m, "snapshot.bytes", (double)len, "bytes");
+	printf("snapshot.save_ms = %.2f, snapshot.restore_ms = %.2f (%.1f MiB, %llu MiB machine, "
+	       "one running TD)\n", save_ms[N / 2], restore_ms[N / 2], len / 1048576.0,
+	       (unsigned long long)(info.mem_bytes >> 20));
+	tdxsim_close(b);
+	tdxsim_snapshot_free(buf);
+}
+
 void bench_guest(struct bench_metrics *m)
 {
 	tdxsim *s = bench_open(2);
@@ -201,6 +253,7 @@ void bench_guest(struct bench_metrics *m)
 	}
 	qsort(rt, RT, sizeof(rt[0]), bench_cmp_double);
 	double vmcall_ns = rt[RT / 2];
+	bench_snapshot(m, &t);          /* the TD booted, waiting in its VMCALL loop */
 
 	/* 2. Fault-in: ACCEPT exit -> AUG -> ACCEPT -> write, per page. */
 	uint64_t aug_pa = t.next_pa;
