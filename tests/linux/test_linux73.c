@@ -1661,6 +1661,151 @@ static int two_tds_interleaved(void)
 	return 0;
 }
 
+/* ---- A fault plan over boot, a TD's life and shutdown ------------------------ */
+
+/* Injected statuses seen on events (the injected flag), per status. */
+struct inj_log {
+	unsigned n, rnd, busy, intr, other, unmarked;
+};
+
+static void inj_hook(void *user, const tdxsim_seamcall_event *ev)
+{
+	struct inj_log *l = user;
+	if (!ev->injected) {
+		l->unmarked += ev->status == TDX_RND_NO_ENTROPY ||
+			       ev->status == TDX_INTERRUPTED_RESUMABLE;
+		return;
+	}
+	l->n++;
+	if (ev->status == TDX_RND_NO_ENTROPY)
+		l->rnd++;
+	else if ((ev->status & ~0xFFFFFFFFULL) == TDX_OPERAND_BUSY)
+		l->busy++;
+	else if (ev->status == TDX_INTERRUPTED_RESUMABLE)
+		l->intr++;
+	else
+		l->other++;
+}
+
+/*
+ * TDXSIM_FAULTS (parsed by tdxsim_open) injects, where Linux 7.3 and KVM
+ * retry: RND_NO_ENTROPY from SYS.INIT (3 times) and from LP.INIT on CPU 1
+ * (twice), both retried by sc_retry(); RND_NO_ENTROPY from MNG.CREATE
+ * (4 times) and from the last MNG.ADDCX (twice), sc_retry() again; a
+ * contended PAGE.AUG (two calls busy: KVM returns -EBUSY and the fault is
+ * taken again); CACHE.WB interrupted half the time at each point (resumed);
+ * SYS.DISABLE interrupted twice at shutdown (repeated). Every retry path is
+ * taken, every injected status is marked on its event, and the outcome is
+ * as without faults: module READY, the TD built and run, every page
+ * reclaimed and the KeyID free, the module disabled, no WARN.
+ */
+static int fault_plan_retried(void)
+{
+	setenv("TDXSIM_FAULT_SEED", "7", 1);
+	setenv("TDXSIM_FAULTS",
+	       "leaf=TDH.SYS.INIT,status=RND_NO_ENTROPY,nth=1,count=3;"
+	       "leaf=TDH.SYS.LP.INIT,lp=1,status=RND_NO_ENTROPY,nth=1,count=2;"
+	       "leaf=TDH.MNG.CREATE,status=RND_NO_ENTROPY,nth=1,count=4;"
+	       "leaf=TDH.MNG.ADDCX,status=RND_NO_ENTROPY,nth=1,count=2;"
+	       "leaf=TDH.MEM.PAGE.AUG,status=OPERAND_BUSY,per=call,nth=1,count=2;"
+	       "leaf=TDH.PHYMEM.CACHE.WB,status=INTERRUPTED_RESUMABLE,p=0.5;"
+	       "leaf=TDH.SYS.DISABLE,status=INTERRUPTED_RESUMABLE,nth=1,count=2", 1);
+	int ret;
+	tdxsim *s = boot(NULL, &ret);
+	unsetenv("TDXSIM_FAULTS");
+	unsetenv("TDXSIM_FAULT_SEED");
+	static struct inj_log l;
+	/* Boot's events went by before this hook: counted from the recorder. */
+	CHECK_EQ(tdxsim_hook_seamcall(s, inj_hook, &l, NULL), TDXSIM_OK);
+	uint64_t fired[7];
+	for (unsigned i = 0; i < 7; i++)
+		CHECK_EQ(tdxsim_fault_fired(s, i, &fired[i]), TDXSIM_OK);
+
+	/* Boot: sc_retry() took SYS.INIT 4 times, LP.INIT on CPU 1 3 times. */
+	CHECK_EQ(ret, 0);
+	CHECK_EQ(tdxsim_module_state(s), TDX_SYS_READY);
+	CHECK(kshim_rt_log_has("virt/tdx: TDX-Module initialized"));
+	CHECK_EQ(fired[0], 3);
+	CHECK_EQ(fired[1], 2);
+	CHECK_EQ(kh_count(LEAF_SYS_INIT), 4);
+	CHECK_EQ(kh_count_lp(LEAF_LP_INIT, 1), 3);
+	for (size_t i = 0; i < kh_nev; i++) {
+		int retried = (kh_ev[i].leaf == LEAF_SYS_INIT || (kh_ev[i].leaf == LEAF_LP_INIT && kh_ev[i].lp == 1));
+		CHECK(kh_ev[i].status == 0 || (retried && kh_ev[i].status == TDX_RND_NO_ENTROPY),
+		      "boot event %zu: leaf %u status 0x%llx", i, kh_ev[i].leaf,
+		      (unsigned long long)kh_ev[i].status);
+	}
+	/* Each CPU's last LP.INIT succeeded. */
+	for (unsigned lp = 0; lp < kh_info.n_lps; lp++) {
+		long last = -1;
+		for (size_t i = 0; i < kh_nev; i++)
+			if (kh_ev[i].leaf == LEAF_LP_INIT && kh_ev[i].lp == lp)
+				last = (long)i;
+		CHECK(last >= 0, "no LP.INIT on CPU %u", lp);
+		CHECK_EQ(kh_ev[last].status, 0);
+	}
+
+	/* A TD: MNG.CREATE 5 times, the last ADDCX 3 times, then runnable. */
+	kh_rec_reset();
+	struct kvm73_vm *vm;
+	if (td_build_runnable(&vm))
+		return 1;
+	CHECK_EQ(tdxsim_fault_fired(s, 2, &fired[2]), TDXSIM_OK);
+	CHECK_EQ(tdxsim_fault_fired(s, 3, &fired[3]), TDXSIM_OK);
+	CHECK_EQ(fired[2], 4);
+	CHECK_EQ(fired[3], 2);
+	CHECK_EQ(kh_count(TDH_MNG_CREATE), 5);
+	unsigned addcx_failed = 0;
+	for (size_t i = 0; i < kh_nev; i++)
+		if (kh_ev[i].leaf == TDH_MNG_ADDCX && kh_ev[i].status == TDX_RND_NO_ENTROPY)
+			addcx_failed++;
+	CHECK_EQ(addcx_failed, 2);
+	CHECK_EQ(kvm73_state(vm), KVM73_TD_RUNNABLE);
+
+	/* A private fault: PAGE.AUG busy twice, the third try maps it. */
+	int tries = 0;
+	CHECK_EQ(kvm73_fault_private(vm, 0, 0x5000, &tries), 0);
+	CHECK_EQ(tries, 3);
+	CHECK_EQ(tdxsim_fault_fired(s, 4, &fired[4]), TDXSIM_OK);
+	CHECK_EQ(fired[4], 2);
+	struct kvm73_page pg[MAX_TD_PAGES];
+	unsigned n = pages_of(vm, pg);
+	CHECK_EQ(rdmd_type(private_pa(pg, n, 0x5000), NULL), PT_REG);
+
+	/* Destroy: CACHE.WB interrupted and resumed; everything reclaimed. */
+	kh_rec_reset();
+	if (td_destroy_gone(vm))
+		return 1;
+	CHECK_EQ(tdxsim_fault_fired(s, 5, &fired[5]), TDXSIM_OK);
+	CHECK(fired[5] > 0, "CACHE.WB was never interrupted");
+	CHECK_EQ(kh_count(TDH_PHYMEM_CACHE_WB), kh_info.packages + fired[5]);
+	for (size_t i = 0; i < kh_nev; i++)
+		if (kh_ev[i].leaf == TDH_PHYMEM_CACHE_WB && kh_ev[i].status == TDX_INTERRUPTED_RESUMABLE)
+			CHECK(i + 1 < kh_nev && kh_ev[i + 1].leaf == TDH_PHYMEM_CACHE_WB &&
+			      kh_ev[i + 1].lp == kh_ev[i].lp && kh_ev[i + 1].in.rcx == 1,
+			      "event %zu: an interrupted CACHE.WB is resumed on its CPU", i);
+	CHECK(!kvm73_bugged(vm));
+	CHECK_EQ(tdxsim_check_invariants(s, 0), TDXSIM_OK);
+
+	/* Shutdown: SYS.DISABLE interrupted twice, repeated, then disabled. */
+	kh_rec_reset();
+	kshim_rt_shutdown();
+	CHECK_EQ(tdxsim_fault_fired(s, 6, &fired[6]), TDXSIM_OK);
+	CHECK_EQ(fired[6], 2);
+	CHECK_EQ(kh_count(LEAF_SYS_DISABLE), 3);
+	CHECK_EQ(kh_ev[kh_nev - 1].status, 0);
+	CHECK_EQ(tdxsim_module_state(s), TDX_SYSINIT_PENDING);
+
+	/* Every status the plan injected after boot was marked, nothing else. */
+	CHECK_EQ(l.rnd, fired[2] + fired[3]);
+	CHECK_EQ(l.busy, fired[4]);
+	CHECK_EQ(l.intr, fired[5] + fired[6]);
+	CHECK_EQ(l.other, 0);
+	CHECK_EQ(l.unmarked, 0);
+	CHECK_EQ(kshim_rt_warn_count(), 0);
+	return 0;
+}
+
 static const struct kscenario scenarios[] = {
 	{ "boot_initcall_success", boot_initcall_success },
 	{ "sysinfo_matches_profile", sysinfo_matches_profile },
@@ -1687,6 +1832,7 @@ static const struct kscenario scenarios[] = {
 	{ "td_create_entropy_retried", td_create_entropy_retried },
 	{ "td_create_entropy_exhausted", td_create_entropy_exhausted },
 	{ "two_tds_interleaved", two_tds_interleaved },
+	{ "fault_plan_retried", fault_plan_retried },
 };
 
 int main(int argc, char **argv)
