@@ -53,9 +53,20 @@ unsigned seam_other_lps_busy(struct seam_ctx *c)
 
 uint64_t seam_fault(struct seam_ctx *c, uint32_t kind)
 {
+	/* Count the points of each kind this call passes: an injected status
+	 * records which one it came from, so a replay injects it at the same
+	 * point (sim/replay.c). A leaf has at most a few kinds. */
+	unsigned i = 0;
+	while (i < 4 && c->point_n[i] && c->point_kind[i] != kind)
+		i++;
+	uint32_t n = 1;
+	if (i < 4) {
+		c->point_kind[i] = kind;
+		n = ++c->point_n[i];
+	}
 	uint64_t st = sim_fault_check(c->s, c->lp, c->leaf, kind, &c->fault_seen);
 	if (st)
-		c->injected = 1;
+		c->injected = (int)n;
 	return st;
 }
 

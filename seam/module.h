@@ -102,8 +102,11 @@ struct seam_ctx {
 	struct tdx_module_args *r;      /* registers in and out */
 	uint64_t cycles;                /* work charged by the handler */
 	uint64_t insns;                 /* module instructions charged (models/cost.h) */
-	int injected;                   /* the status came from the fault plan */
+	int injected;                   /* the status came from the fault plan: the
+					 * point's number among this call's points of
+					 * its kind (1 = the first; seam_fault) */
 	uint32_t fault_seen;            /* per-call faults counted in this call (sim/fault.c) */
+	uint32_t point_kind[4], point_n[4]; /* fault points of each kind passed in this call */
 };
 
 /* A point where the module draws random numbers (kind TDX_LEAF_F_RND) or

@@ -146,6 +146,7 @@ enum seam_tdcall_next seam_tdcall(struct seam_ctx *c, struct seam_vcpu *v)
 	tc.cycles = 0;
 	tc.insns = 0;
 	tc.injected = 0;
+	memset(tc.point_n, 0, sizeof(tc.point_n));
 	struct tdcall_ctx t = { .c = &tc, .v = v, .td = v->td, .gpr = gpr, .version = ver };
 
 	uint64_t saved[16];
@@ -157,7 +158,8 @@ enum seam_tdcall_next seam_tdcall(struct seam_ctx *c, struct seam_vcpu *v)
 	TDCALL_CHARGE_LEAF(c, leaf);
 	c->cycles += tc.cycles;
 	c->insns += tc.insns;
-	c->injected |= tc.injected;
+	if (tc.injected)
+		c->injected = tc.injected;
 	sim_trace_tdcall(c, v, saved, status, c->cycles - trace_t0);
 	if (status == TDCALL_EXITED) {
 		memcpy(gpr, saved, sizeof(saved));

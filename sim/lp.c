@@ -179,7 +179,7 @@ static void emit_event(tdxsim *s, struct sim_lp *lp, int n, uint64_t rax,
 	if (!n && !tcap)
 		return;
 	tdxsim_seamcall_event ev = {
-		.seq = seq, .lp = lp->id, .injected = injected != 0, .rax_in = rax,
+		.seq = seq, .lp = lp->id, .injected = (uint32_t)injected, .rax_in = rax,
 		.in = *in, .out = *out, .status = status,
 		.cycles_start = start, .cycles = cycles,
 	};

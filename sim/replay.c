@@ -11,9 +11,13 @@
  * would read now, so lines a TD owns, which read as zeros both times, are
  * never overwritten), the SEAMCALL is issued on the recorded LP with the
  * recorded RAX and registers, and the status and the 13 output registers are
- * compared with the recorded ones. Events whose status the fault plan
- * injected are not issued (the plan is not in the trace): they are counted
- * and reported. td_exit and tdcall events describe what happened inside the
+ * compared with the recorded ones. An event whose status the fault plan
+ * injected (format minor 2 records which fault point of the leaf it came
+ * from) is issued under a one-shot plan that fails that same point, so the
+ * leaf does the same partial work (an interrupted TDH.PHYMEM.CACHE.WB, say)
+ * before it fails; older traces, and TDH.VP.ENTERs whose status came from a
+ * TDCALL inside the guest, cannot say where: those events are not issued,
+ * only counted and reported. td_exit and tdcall events describe what happened inside the
  * preceding TDH.VP.ENTER: its output registers already carry the exit; of a
  * td_exit the guest RIP is checked too (the vCPU must have stopped where it
  * did), tdcall events are counted.
@@ -54,6 +58,7 @@ struct replay {
 	uint8_t *scratch;
 	size_t scratch_cap;
 	uint64_t td_exits, tdcalls, other;
+	uint64_t reinjected;            /* injected statuses produced again */
 	tdxsim_replay_result res;
 	/* progress on a terminal */
 	int progress;
@@ -179,10 +184,21 @@ static int do_seamcall(struct replay *r, const struct trace_ev *e, const struct 
 	for (size_t i = 0; i < n_mem; i++)
 		if (restore_mem(r, &mem[i], e->line))
 			return 2;
+	int armed = 0;
 	if (e->injected) {
-		/* The fault plan is not in the trace: the status cannot be reproduced. */
-		r->res.skipped++;
-		return 0;
+		/* Fail the same fault point again, once (docs/trace-format.md). */
+		unsigned leaf = (unsigned)(e->rax & TDX_LEAF_MASK);
+		tdxsim_fault f = {
+			.size = sizeof(f), .leaf = (int)leaf, .lp = (int)e->lp,
+			.status = e->status & ~0xFFFFFFFFull,   /* the operand id is the leaf's */
+			.nth = (uint64_t)e->injected, .count = 1,
+		};
+		if (trace_reader_header(r->tr)->minor < 2 || leaf == TDH_VP_ENTER ||
+		    tdxsim_fault_add(r->s, &f, NULL) != TDXSIM_OK) {
+			r->res.skipped++;
+			return 0;
+		}
+		armed = 1;
 	}
 	if (!r->vmx_on[e->lp]) {
 		tdxsim_vmx_get(r->s, e->lp);
@@ -191,6 +207,10 @@ static int do_seamcall(struct replay *r, const struct trace_ev *e, const struct 
 	struct tdx_module_args a = e->in;
 	uint64_t st = tdxsim_seamcall(r->s, e->lp, e->rax, &a);
 	r->res.seamcalls++;
+	if (armed) {
+		tdxsim_fault_clear(r->s);
+		r->reinjected++;
+	}
 	if (st == e->status && !memcmp(&a, &e->out, sizeof(a)))
 		return 0;
 	r->res.divergences++;
@@ -635,11 +655,11 @@ done:
 		fprintf(f, "{\"trace\":");
 		json_path(f, r->path);
 		fprintf(f, ",\"platform\":\"%s\",\"events\":%" PRIu64 ",\"seamcalls\":%" PRIu64
-			",\"skipped_injected\":%" PRIu64 ",\"td_exits\":%" PRIu64 ",\"tdcalls\":%" PRIu64
+			",\"skipped_injected\":%" PRIu64 ",\"reinjected\":%" PRIu64 ",\"td_exits\":%" PRIu64 ",\"tdcalls\":%" PRIu64
 			",\"other_events\":%" PRIu64 ",\"divergences\":%" PRIu64
 			",\"result\":\"%s\",\"last_seq\":%" PRIu64 ",\"diverged\":[%s]",
 			trace_reader_header(r->tr)->platform, r->res.events, r->res.seamcalls, r->res.skipped,
-			r->td_exits, r->tdcalls, r->other, r->res.divergences,
+			r->reinjected, r->td_exits, r->tdcalls, r->other, r->res.divergences,
 			result ? "diverged" : "match", last_seq, r->jdiv_buf ? r->jdiv_buf : "");
 		if (unt) {
 			fprintf(f, ",\"until\":%" PRIu64 ",\"state\":", until);
@@ -653,6 +673,8 @@ done:
 	if (!quiet || result) {
 		fprintf(f, "%s: %" PRIu64 " events, %" PRIu64 " SEAMCALLs replayed", r->path,
 			r->res.events, r->res.seamcalls);
+		if (r->reinjected)
+			fprintf(f, " (%" PRIu64 " with their injected status injected again)", r->reinjected);
 		if (r->res.skipped)
 			fprintf(f, " (%" PRIu64 " with an injected status not issued)", r->res.skipped);
 		if (r->td_exits || r->tdcalls)

@@ -652,7 +652,7 @@ void sim_trace_call_end(tdxsim *s, struct sim_trace_capture *cap, const tdxsim_s
 		sb_regs(b, "out", &ev->out);
 		sb_printf(b, ",\"cycles\":%" PRIu64 ",\"cycles_start\":\"0x%" PRIx64 "\""
 			  ",\"injected\":%d,\"mem\":[",
-			  ev->cycles, ev->cycles_start, ev->injected ? 1 : 0);
+			  ev->cycles, ev->cycles_start, (int)ev->injected);
 		for (size_t i = 0; i < cap->n; i++) {
 			struct sim_trace_read *r = &cap->reads[i];
 			sb_printf(b, "%s{\"pa\":\"0x%" PRIx64 "\",\"len\":%" PRIu64 ",\"sha256\":\"",

@@ -15,7 +15,7 @@ struct tdxsim;
 struct sim_trace;
 
 #define SIM_TRACE_VERSION 1
-#define SIM_TRACE_MINOR   1             /* 1: td_exit and tdcall events */
+#define SIM_TRACE_MINOR   2             /* 1: td_exit and tdcall events; 2: "injected" numbers the fault point */
 
 /* Host memory one SEAMCALL read through seam_read_pa (kept on the caller's
  * stack from sim_trace_call_begin to sim_trace_call_end). */

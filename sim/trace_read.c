@@ -1100,8 +1100,13 @@ static int finish_seamcall(struct trace_reader *r, struct raw_ev *e)
 	ev->kind = TRACE_EV_SEAMCALL;
 	if (finish_call(r, e, 0))
 		return -1;
-	if (e->injected > 1)
+	/* Minor 2 numbers the fault point (1 = the first of its kind in the
+	 * call); before, 1 only said "injected". */
+	if (r->hdr.minor < 2 && e->injected > 1)
 		return fail(r, "expected \"injected\": 0 or 1, not %" PRIu64, e->injected);
+	if (e->injected > 0xffff)
+		return fail(r, "expected \"injected\": a fault point number below 65536, not %" PRIu64,
+			    e->injected);
 	ev->injected = (int)e->injected;
 	for (size_t i = 0; i < r->n_rmem; i++) {
 		const struct raw_mem *m = &r->rmem[i];

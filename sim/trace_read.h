@@ -37,7 +37,8 @@
 #include "tdxsim/tdxsim.h"
 
 #define TRACE_FMT_VERSION 1             /* incompatible changes */
-#define TRACE_FMT_MINOR   1             /* 1: td_exit and tdcall events */
+#define TRACE_FMT_MINOR   2             /* 1: td_exit and tdcall events;
+					 * 2: "injected" numbers the fault point */
 
 struct trace_reader;
 

@@ -293,7 +293,10 @@ TDXSIM_API tdxsim_err tdxsim_check_invariants(tdxsim *s, uint64_t tdr_pa);
 typedef struct tdxsim_seamcall_event {
 	uint64_t seq;                   /* global sequence number, from 0 */
 	uint32_t lp;
-	uint32_t injected;              /* non-zero if the status was injected */
+	uint32_t injected;              /* non-zero if the status was injected: the
+					 * number of the leaf's fault point it came
+					 * from among the call's points of that kind
+					 * (1 = the first) */
 	uint64_t rax_in;                /* leaf and version */
 	struct tdx_module_args in;      /* registers on entry */
 	struct tdx_module_args out;     /* registers on exit */
@@ -394,8 +397,10 @@ TDXSIM_API tdxsim_err tdxsim_stats_get(tdxsim *s, tdxsim_stats *out);
  *   TDX_WBCACHE_NOT_COMPLETE   TDH.MNG.KEY.FREEID: as if a package had not
  *                              finished TDH.PHYMEM.CACHE.WB
  * An injected status leaves the module's state as the real failure does
- * (nothing changed), and the SEAMCALL's event has injected = 1 (traces write
- * "injected":1). A status the chosen leaf can never return is refused with
+ * (nothing changed), and the SEAMCALL's event has injected = N, the number
+ * of the fault point it fired at among the call's points of that kind
+ * (1 = the first; traces write "injected":N and replay fails that point
+ * again). A status the chosen leaf can never return is refused with
  * TDXSIM_ERR_ARG.
  * Counting: by default per check point (each time a leaf of the matching
  * leaf and LP reaches a point where it could fail with that status: a leaf

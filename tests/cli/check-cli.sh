@@ -114,7 +114,7 @@ stats)
 	trace_setup
 	run 0 stats --help; has_out '^Usage: tdxsim stats TRACE'; has_out -- '--json'
 	run 0 stats "$D/t.jsonl"
-	has_out '^Trace .*t.jsonl: format 1.1, tdxsim [0-9]'; has_out "$NCALLS SEAMCALLs on $NLPS LPs"
+	has_out '^Trace .*t.jsonl: format 1.2, tdxsim [0-9]'; has_out "$NCALLS SEAMCALLs on $NLPS LPs"
 	has_out '^LEAF  *CALLS  *CYCLES  *P50  *P90  *P99  *MAX'
 	has_out '^TDH.SYS.INIT  *1  *[0-9]'; has_out '^TDH.VP.ENTER  *[0-9]'
 	has_out "^all  *$NCALLS  *[0-9]"; has_out '^TDX_SUCCESS  *[0-9]* *[0-9.]*%'

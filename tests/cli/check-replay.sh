@@ -55,6 +55,7 @@ one)
 	esac
 	case $(basename "$FILE") in
 	*entropy*) has_out 'with an injected status not issued' ;;
+	*fault_plan*) has_out 'with their injected status injected again' ;;
 	esac
 	run 0 replay "$FILE" --json
 	python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["result"]=="match" and d["divergences"]==0 and d["seamcalls"]>100, d' <"$OUT" \

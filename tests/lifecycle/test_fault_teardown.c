@@ -55,14 +55,22 @@ static unsigned plan1(tdxsim *s, uint64_t status, int leaf, uint64_t nth)
 	return tsim_fault(s, status, leaf, -1, nth, 1);
 }
 
-/* The injected status of the last call: exact, marked, fired once. */
-static void expect_injected(struct evlog *l, tdxsim *s, unsigned id, uint64_t status, uint64_t got)
+/* The injected status of the last call: exact, marked with the fault
+ * point it fired at (point: the call's point of that kind), fired once. */
+static void expect_injected_at(struct evlog *l, tdxsim *s, unsigned id, unsigned point,
+			       uint64_t status, uint64_t got)
 {
 	assert_tdx_status(status, got);
 	assert_int_equal(last(l)->status, status);
-	assert_int_equal(last(l)->injected, 1);
+	assert_int_equal(last(l)->injected, point);
 	assert_int_equal(tsim_fault_fired(s, id), 1);
 	assert_int_equal(tdxsim_fault_clear(s), TDXSIM_OK);
+}
+
+/* The same, at the call's first point of the kind. */
+static void expect_injected(struct evlog *l, tdxsim *s, unsigned id, uint64_t status, uint64_t got)
+{
+	expect_injected_at(l, s, id, 1, status, got);
 }
 
 static void expect_clean(struct evlog *l, uint64_t got)
@@ -197,7 +205,7 @@ static void test_fault_teardown__flush_reclaim(void **state)
 			call(&td, 0, TDH_PHYMEM_PAGE_RECLAIM, pa, 0));
 	assert_int_equal(tsim_page_type(&e, pa), PT_REG);
 	id = plan1(s, TDX_OPERAND_BUSY, TDH_PHYMEM_PAGE_RECLAIM, 2);
-	expect_injected(&l, s, id, tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_TDR),
+	expect_injected_at(&l, s, id, 2, tdx_status_op(TDX_OPERAND_BUSY, TDX_OPERAND_ID_TDR),
 			call(&td, 0, TDH_PHYMEM_PAGE_RECLAIM, pa, 0));
 	assert_int_equal(tsim_page_type(&e, pa), PT_REG);
 	assert_int_equal(tdxsim_check_invariants(s, td.tdr), TDXSIM_OK);
@@ -236,7 +244,7 @@ static void test_fault_teardown__cache_wb_resume(void **state)
 	for (unsigned k = 1; k < WB_CHUNKS; k++) {
 		unsigned id = plan1(s, TDX_INTERRUPTED_RESUMABLE, TDH_PHYMEM_CACHE_WB, k);
 		assert_tdx_status(TDX_INTERRUPTED_RESUMABLE, wb(&td, &l, lp, 0, &c_int));
-		assert_int_equal(last(&l)->injected, 1);
+		assert_int_equal(last(&l)->injected, k);       /* the k-th point of the call */
 		assert_int_equal(tsim_fault_fired(s, id), 1);
 		if (k == 1)
 			assert_int_equal(atomic_load(&s->mod.kot[hkid].wbinvd_bitmap), all);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
 #include <openssl/evp.h>
@@ -90,7 +91,7 @@ static struct parsed check_trace(const char *path, const tdxsim *s, const struct
 	size_t len;
 	char *buf = read_all(path, &len);
 	assert_true(len > 0 && buf[len - 1] == '\n');
-	assert_memory_equal(buf, "{\"format\":\"tdxsim-trace\",\"version\":1,\"minor\":1,", 44);
+	assert_memory_equal(buf, "{\"format\":\"tdxsim-trace\",\"version\":1,\"minor\":2,", 44);
 	free(buf);
 
 	struct trace_reader *r = trace_reader_open(path);
@@ -99,7 +100,7 @@ static struct parsed check_trace(const char *path, const tdxsim *s, const struct
 		fail_msg("%s", trace_reader_error(r));
 	const struct trace_header *h = trace_reader_header(r);
 	assert_int_equal(h->version, 1);
-	assert_int_equal(h->minor, 1);
+	assert_int_equal(h->minor, 2);
 	assert_string_equal(h->tdxsim, TDXSIM_VERSION_STRING);
 	assert_string_equal(h->platform, s->plat->name);
 	assert_int_equal(h->cfg.packages, s->cfg.packages);
@@ -404,6 +405,91 @@ static void records_threads(void **state)
 	tsim_env_fini(&e);
 }
 
+/* A TD flushed to where its HKID needs TDH.PHYMEM.CACHE.WB, which then runs
+ * in a loop of resumptions, interrupted by the fault plan at the 3rd to 6th
+ * points (chunks) it passes: returns the number of calls. */
+static unsigned interrupted_wb(struct tsim_env *e)
+{
+	tdxsim *s = e->s;
+	struct tsim_td td;
+	tsim_td_build(e, &td, 0, 1);
+	tsim_vcpu_add(&td, 0);
+	struct tdx_module_args a = { .rcx = td.vcpu[0].tdvpr };
+	seamcall_ok(s, td.lp, TDH_VP_FLUSH, &a);
+	a = (struct tdx_module_args){ .rcx = td.tdr };
+	seamcall_ok(s, td.lp, TDH_MNG_VPFLUSHDONE, &a);
+	unsigned lp = td.pkg_lp[0], id;
+	tdxsim_fault f = { .size = sizeof(f), .leaf = TDH_PHYMEM_CACHE_WB, .lp = (int)lp,
+			   .status = TDX_INTERRUPTED_RESUMABLE, .nth = 3, .count = 4 };
+	assert_int_equal(tdxsim_fault_add(s, &f, &id), TDXSIM_OK);
+	a = (struct tdx_module_args){ .rcx = 0 };
+	uint64_t st = seamcall_raw(s, lp, TDH_PHYMEM_CACHE_WB, &a);
+	unsigned calls = 1;
+	while (st == TDX_INTERRUPTED_RESUMABLE && calls < 100) {
+		a = (struct tdx_module_args){ .rcx = 1 };
+		st = seamcall_raw(s, lp, TDH_PHYMEM_CACHE_WB, &a);
+		calls++;
+	}
+	assert_int_equal(st, TDX_SUCCESS);
+	uint64_t fired = 0;
+	assert_int_equal(tdxsim_fault_fired(s, id, &fired), TDXSIM_OK);
+	assert_int_equal(fired, 4);
+	assert_int_equal(tdxsim_fault_clear(s), TDXSIM_OK);
+	return calls;
+}
+
+/* A replay injects each recorded injected status again at the same fault
+ * point, so an interrupted TDH.PHYMEM.CACHE.WB does the same partial work
+ * and its resumptions match; a trace that does not say which point (format
+ * minor 1) skips those events and then diverges. */
+static void replays_injected_statuses(void **state)
+{
+	(void)state;
+	char path[512], old[512];
+	tmp_path(path, sizeof(path), "injected.jsonl");
+	tmp_path(old, sizeof(old), "injected-minor1.jsonl");
+	struct tsim_env e;
+	assert_int_equal(setenv("TDXSIM_TRACE", path, 1), 0);
+	tsim_env_init(&e);
+	unsetenv("TDXSIM_TRACE");
+	unsigned calls = interrupted_wb(&e);
+	tsim_env_fini(&e);
+	/* 4 interrupted calls (the plan's points 3 to 6), then the completion. */
+	assert_int_equal(calls, 5);
+
+	FILE *devnull = fopen("/dev/null", "w");
+	assert_non_null(devnull);
+	tdxsim_replay_opts o = { .size = sizeof(o), .flags = TDXSIM_REPLAY_QUIET, .out = devnull, .err = devnull };
+	tdxsim_replay_result res = { .size = sizeof(res) };
+	assert_int_equal(tdxsim_replay(path, &o, &res), 0);
+	assert_int_equal(res.divergences, 0);
+	assert_int_equal(res.skipped, 0);
+
+	/* The same trace as format minor 1: the injected events are skipped. */
+	size_t len;
+	char *buf = read_all(path, &len);
+	char *at = strstr(buf, "\"minor\":2,");
+	assert_non_null(at);
+	at[8] = '1';
+	/* ...where "injected" was 0 or 1 (the fault points here are 1 to 9). */
+	for (char *p = buf; (p = strstr(p, "\"injected\":")) != NULL; p += 11)
+		if (p[11] != '0')
+			p[11] = '1';
+	FILE *w = fopen(old, "w");
+	assert_non_null(w);
+	assert_int_equal(fwrite(buf, 1, len, w), len);
+	fclose(w);
+	free(buf);
+	o.flags = TDXSIM_REPLAY_QUIET | TDXSIM_REPLAY_CONTINUE;
+	res = (tdxsim_replay_result){ .size = sizeof(res) };
+	assert_int_equal(tdxsim_replay(old, &o, &res), 1);
+	assert_int_equal(res.skipped, 4);
+	assert_true(res.divergences > 0);
+	fclose(devnull);
+	unlink(path);
+	unlink(old);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +499,7 @@ int main(void)
 		cmocka_unit_test(bad_paths_fail_cleanly),
 		cmocka_unit_test(records_threads),
 		cmocka_unit_test(records_survive_exit),
+		cmocka_unit_test(replays_injected_statuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
