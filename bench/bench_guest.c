@@ -33,10 +33,11 @@
 #include <string.h>
 
 #include "bench.h"
+#include "guest/hand_asm.h"
 
 #define GIB        (1ULL << 30)
-#define GPA_CODE   0xFFFFF000ULL
-#define GPA_PT     0xFFFFE000ULL
+#define GPA_CODE   TD_BOOT_CODE_GPA
+#define GPA_PT     TD_BOOT_PT_GPA
 #define GPA_PD1    0xFFFFD000ULL
 #define GPA_FAULT  GIB
 
@@ -46,100 +47,54 @@
 
 #define STORE_INSNS 5                   /* instructions per store-loop iteration */
 
-/* A tiny assembler: bytes and backward short jumps to labels. */
-struct code {
-	uint8_t *b;
-	size_t n;
-};
-
-static void emit(struct code *c, const uint8_t *bytes, size_t len)
+static void jcc_back(struct hasm *c, uint8_t op, size_t label)
 {
-	memcpy(c->b + c->n, bytes, len);
-	c->n += len;
-}
-
-#define EMIT(c, ...) do { static const uint8_t e_[] = { __VA_ARGS__ }; emit(c, e_, sizeof(e_)); } while (0)
-
-static void jcc_back(struct code *c, uint8_t op, size_t label)
-{
-	long rel = (long)label - (long)(c->n + 2);
-	if (rel < -128) {
+	if (hasm_jback(c, op, label)) {
 		fprintf(stderr, "tdxsim-bench: guest jump out of range\n");
 		exit(1);
 	}
-	uint8_t j[2] = { op, (uint8_t)(int8_t)rel };
-	emit(c, j, 2);
 }
 
 /* VMCALL exposing R11 and R12. */
 #define VMCALL_R11_R12 0x31, 0xC0, 0xB9, 0x00, 0x18, 0x00, 0x00, 0x66, 0x0F, 0x01, 0xCC
 
-/* Offset 0 (32-bit, paging off): the boot page table, PAE, GDT, paging on
- * (EFER.LME is set by VP.INIT), far jump to 0x50 in 64-bit mode. */
-static const uint8_t boot32[] = {
-	0xB8, 0x03, 0xE0, 0xFF, 0xFF,                   /* mov eax, 0xFFFFE003 */
-	0xA3, 0x00, 0xE0, 0xFF, 0xFF,                   /* mov [0xFFFFE000], eax: PML4[0] */
-	0xA3, 0x18, 0xE0, 0xFF, 0xFF,                   /* mov [0xFFFFE018], eax: PDPT[3] */
-	0xC7, 0x05, 0xF8, 0xEF, 0xFF, 0xFF,             /* mov dword [0xFFFFEFF8], */
-	0x83, 0x00, 0xE0, 0xFF,                         /*   0xFFE00083: PD[511], 2M */
-	0xB8, 0x00, 0xE0, 0xFF, 0xFF,                   /* mov eax, 0xFFFFE000 */
-	0x0F, 0x22, 0xD8,                               /* mov cr3, eax */
-	0x0F, 0x20, 0xE0,                               /* mov eax, cr4 */
-	0x83, 0xC8, 0x20,                               /* or eax, PAE */
-	0x0F, 0x22, 0xE0,                               /* mov cr4, eax */
-	0x0F, 0x01, 0x15, 0x00, 0xF1, 0xFF, 0xFF,       /* lgdt [0xFFFFF100] */
-	0x0F, 0x20, 0xC0,                               /* mov eax, cr0 */
-	0x0D, 0x00, 0x00, 0x00, 0x80,                   /* or eax, PG */
-	0x0F, 0x22, 0xC0,                               /* mov cr0, eax */
-	0xEA, 0x50, 0xF0, 0xFF, 0xFF, 0x08, 0x00,       /* jmp 0x08:0xFFFFF050 */
-};
-
 static void build_code(uint8_t *pg)
 {
-	static const uint64_t gdt[3] = { 0, 0x00AF9A000000FFFFULL, 0x00CF92000000FFFFULL };
-	static const uint8_t reset_jmp[] = { 0xE9, 0x0B, 0xF0, 0xFF, 0xFF }; /* jmp 0xFFFFF000 */
-	memset(pg, 0xF4, 4096);
-	memcpy(pg, boot32, sizeof(boot32));
-	struct code c = { .b = pg, .n = 0x50 };
+	td_boot_page(pg);
+	struct hasm c = { .b = pg, .n = TD_BOOT_PROG };
 	/* Phase 1: VMCALL until the host answers R11 != 0. */
 	size_t p1 = c.n;
-	EMIT(&c, VMCALL_R11_R12);
-	EMIT(&c, 0x4D, 0x85, 0xDB);                     /* test r11, r11 */
+	HASM(&c, VMCALL_R11_R12);
+	HASM(&c, 0x4D, 0x85, 0xDB);                     /* test r11, r11 */
 	jcc_back(&c, 0x74, p1);                         /* jz p1 */
 	/* Phase 2: R11 pages from GPA R12: ACCEPT (4K), write the page. */
-	EMIT(&c, 0x4C, 0x89, 0xE6);                     /* mov rsi, r12 */
-	EMIT(&c, 0x4C, 0x89, 0xDB);                     /* mov rbx, r11 */
+	HASM(&c, 0x4C, 0x89, 0xE6);                     /* mov rsi, r12 */
+	HASM(&c, 0x4C, 0x89, 0xDB);                     /* mov rbx, r11 */
 	size_t p2 = c.n;
-	EMIT(&c, 0x48, 0x89, 0xF1);                     /* mov rcx, rsi: 4K level */
-	EMIT(&c, 0xB8, 0x06, 0x00, 0x00, 0x00);         /* mov eax, 6: MEM.PAGE.ACCEPT */
-	EMIT(&c, 0x66, 0x0F, 0x01, 0xCC);               /* tdcall */
-	EMIT(&c, 0x48, 0x89, 0x06);                     /* mov [rsi], rax */
-	EMIT(&c, 0x48, 0x81, 0xC6, 0x00, 0x10, 0x00, 0x00); /* add rsi, 0x1000 */
-	EMIT(&c, 0x48, 0xFF, 0xCB);                     /* dec rbx */
+	HASM(&c, 0x48, 0x89, 0xF1);                     /* mov rcx, rsi: 4K level */
+	HASM(&c, 0xB8, 0x06, 0x00, 0x00, 0x00);         /* mov eax, 6: MEM.PAGE.ACCEPT */
+	HASM(&c, 0x66, 0x0F, 0x01, 0xCC);               /* tdcall */
+	HASM(&c, 0x48, 0x89, 0x06);                     /* mov [rsi], rax */
+	HASM(&c, 0x48, 0x81, 0xC6, 0x00, 0x10, 0x00, 0x00); /* add rsi, 0x1000 */
+	HASM(&c, 0x48, 0xFF, 0xCB);                     /* dec rbx */
 	jcc_back(&c, 0x75, p2);                         /* jnz p2 */
-	EMIT(&c, VMCALL_R11_R12);
+	HASM(&c, VMCALL_R11_R12);
 	/* Phase 3: R11 iterations of an 8-byte store over the 1 MiB at R12. */
-	EMIT(&c, 0x4C, 0x89, 0xE7);                     /* mov rdi, r12 */
-	EMIT(&c, 0x4C, 0x89, 0xD9);                     /* mov rcx, r11 */
-	EMIT(&c, 0x31, 0xD2);                           /* xor edx, edx */
+	HASM(&c, 0x4C, 0x89, 0xE7);                     /* mov rdi, r12 */
+	HASM(&c, 0x4C, 0x89, 0xD9);                     /* mov rcx, r11 */
+	HASM(&c, 0x31, 0xD2);                           /* xor edx, edx */
 	size_t p3 = c.n;
-	EMIT(&c, 0x48, 0x89, 0x0C, 0x17);               /* mov [rdi + rdx], rcx */
-	EMIT(&c, 0x48, 0x83, 0xC2, 0x08);               /* add rdx, 8 */
-	EMIT(&c, 0x81, 0xE2, 0xF8, 0xFF, 0x0F, 0x00);   /* and edx, 0xFFFF8 */
-	EMIT(&c, 0x48, 0xFF, 0xC9);                     /* dec rcx */
+	HASM(&c, 0x48, 0x89, 0x0C, 0x17);               /* mov [rdi + rdx], rcx */
+	HASM(&c, 0x48, 0x83, 0xC2, 0x08);               /* add rdx, 8 */
+	HASM(&c, 0x81, 0xE2, 0xF8, 0xFF, 0x0F, 0x00);   /* and edx, 0xFFFF8 */
+	HASM(&c, 0x48, 0xFF, 0xC9);                     /* dec rcx */
 	jcc_back(&c, 0x75, p3);                         /* jnz p3 (5 instructions) */
-	EMIT(&c, VMCALL_R11_R12);
-	EMIT(&c, 0xEB, 0xFE);                           /* jmp $ */
-	if (c.n > 0xE0) {
+	HASM(&c, VMCALL_R11_R12);
+	HASM(&c, 0xEB, 0xFE);                           /* jmp $ */
+	if (c.n > TD_BOOT_PROG_END) {
 		fprintf(stderr, "tdxsim-bench: guest program too long\n");
 		exit(1);
 	}
-	memcpy(pg + 0xE0, gdt, sizeof(gdt));
-	uint16_t limit = sizeof(gdt) - 1;
-	uint32_t base = (uint32_t)(GPA_CODE + 0xE0);
-	memcpy(pg + 0x100, &limit, 2);
-	memcpy(pg + 0x102, &base, 4);
-	memcpy(pg + 0xFF0, reset_jmp, sizeof(reset_jmp));
 }
 
 static uint64_t enter(struct btd *t, struct tdx_module_args *a)

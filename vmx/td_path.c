@@ -9,13 +9,13 @@
 
 #include <tdxsim/tdxsim.h>
 
+#include "guest/hand_asm.h"
 #include "models/kvm_host.h"
 #include "vmx/td_path.h"
 #include "vmx/vmx.h"
 
-#define GPA_CODE    0xFFFFF000ull
-#define GPA_PT      0xFFFFE000ull
-#define PROG        0x50u               /* 64-bit program offset in the code page */
+#define GPA_CODE    TD_BOOT_CODE_GPA
+#define GPA_PT      TD_BOOT_PT_GPA
 #define EXIT_VMCALL (TDX_SUCCESS | 77)
 #define EXIT_INTR   (TDX_SUCCESS | 1)
 
@@ -57,115 +57,59 @@ static uint64_t page(struct td_path *t)
 
 /* ---- Guest code. ---- */
 
-struct code {
-	uint8_t *b;
-	size_t n;
-};
-
-static void emit(struct code *c, const uint8_t *bytes, size_t len)
+/* A short jump back; out of range makes the program "too long" below. */
+static void jcc_back(struct hasm *c, uint8_t op, size_t label)
 {
-	memcpy(c->b + c->n, bytes, len);
-	c->n += len;
+	if (hasm_jback(c, op, label))
+		c->n = TD_BOOT_PROG_END + 1;
 }
-
-#define EMIT(c, ...) do { static const uint8_t e_[] = { __VA_ARGS__ }; emit(c, e_, sizeof(e_)); } while (0)
-
-static void jcc_back(struct code *c, uint8_t op, size_t label)
-{
-	long rel = (long)label - (long)(c->n + 2);
-	uint8_t j[2] = { op, (uint8_t)(int8_t)rel };
-	emit(c, j, 2);
-}
-
-/* A forward short jump; returns the offset of its displacement byte. */
-static size_t jcc_fwd(struct code *c, uint8_t op)
-{
-	uint8_t j[2] = { op, 0 };
-	emit(c, j, 2);
-	return c->n - 1;
-}
-
-static void patch(struct code *c, size_t at)
-{
-	c->b[at] = (uint8_t)(c->n - (at + 1));
-}
-
-/* 32-bit boot (paging off): identity-map the top 2 MiB with a 2 MiB page
- * through one self-referencing table page, PAE, GDT, paging on (EFER.LME
- * is set by VP.INIT), far jump to the 64-bit program. */
-static const uint8_t boot32[] = {
-	0xB8, 0x03, 0xE0, 0xFF, 0xFF,                   /* mov eax, 0xFFFFE003 */
-	0xA3, 0x00, 0xE0, 0xFF, 0xFF,                   /* mov [0xFFFFE000], eax: PML4[0] */
-	0xA3, 0x18, 0xE0, 0xFF, 0xFF,                   /* mov [0xFFFFE018], eax: PDPT[3] */
-	0xC7, 0x05, 0xF8, 0xEF, 0xFF, 0xFF,             /* mov dword [0xFFFFEFF8], */
-	0x83, 0x00, 0xE0, 0xFF,                         /*   0xFFE00083: PD[511], 2M */
-	0xB8, 0x00, 0xE0, 0xFF, 0xFF,                   /* mov eax, 0xFFFFE000 */
-	0x0F, 0x22, 0xD8,                               /* mov cr3, eax */
-	0x0F, 0x20, 0xE0,                               /* mov eax, cr4 */
-	0x83, 0xC8, 0x20,                               /* or eax, PAE */
-	0x0F, 0x22, 0xE0,                               /* mov cr4, eax */
-	0x0F, 0x01, 0x15, 0x00, 0xF1, 0xFF, 0xFF,       /* lgdt [0xFFFFF100] */
-	0x0F, 0x20, 0xC0,                               /* mov eax, cr0 */
-	0x0D, 0x00, 0x00, 0x00, 0x80,                   /* or eax, PG */
-	0x0F, 0x22, 0xC0,                               /* mov cr0, eax */
-	0xEA, PROG, 0xF0, 0xFF, 0xFF, 0x08, 0x00,       /* jmp 0x08:0xFFFFF050 */
-};
 
 static int build_code(uint8_t *pg, char *err, size_t errlen)
 {
-	static const uint64_t gdt[3] = { 0, 0x00AF9A000000FFFFULL, 0x00CF92000000FFFFULL };
-	static const uint8_t reset_jmp[] = { 0xE9, 0x0B, 0xF0, 0xFF, 0xFF }; /* jmp 0xFFFFF000 */
-	memset(pg, 0xF4, 4096);
-	memcpy(pg, boot32, sizeof(boot32));
-	struct code c = { .b = pg, .n = PROG };
+	td_boot_page(pg);
+	struct hasm c = { .b = pg, .n = TD_BOOT_PROG };
 	size_t top = c.n;
-	EMIT(&c, 0x41, 0xBB, TD_PATH_MARK & 0xFF, (TD_PATH_MARK >> 8) & 0xFF,
+	HASM(&c, 0x41, 0xBB, TD_PATH_MARK & 0xFF, (TD_PATH_MARK >> 8) & 0xFF,
 	     (TD_PATH_MARK >> 16) & 0xFF, TD_PATH_MARK >> 24);  /* mov r11d, MARK */
-	EMIT(&c, 0x31, 0xC0);                           /* xor eax, eax: VP.VMCALL */
-	EMIT(&c, 0xB9, 0x00, 0x18, 0x00, 0x00);         /* mov ecx, 0x1800: R11, R12 */
-	EMIT(&c, 0x66, 0x0F, 0x01, 0xCC);               /* tdcall */
-	EMIT(&c, 0x4C, 0x89, 0xDE);                     /* mov rsi, r11: iterations */
-	EMIT(&c, 0x41, 0x83, 0xFC, 0x01);               /* cmp r12d, 1 */
-	size_t to_tdv = jcc_fwd(&c, 0x74);              /* je tdv */
-	EMIT(&c, 0x41, 0x83, 0xFC, 0x02);               /* cmp r12d, 2 */
-	size_t to_nop = jcc_fwd(&c, 0x74);              /* je nop */
+	HASM(&c, 0x31, 0xC0);                           /* xor eax, eax: VP.VMCALL */
+	HASM(&c, 0xB9, 0x00, 0x18, 0x00, 0x00);         /* mov ecx, 0x1800: R11, R12 */
+	HASM(&c, 0x66, 0x0F, 0x01, 0xCC);               /* tdcall */
+	HASM(&c, 0x4C, 0x89, 0xDE);                     /* mov rsi, r11: iterations */
+	HASM(&c, 0x41, 0x83, 0xFC, 0x01);               /* cmp r12d, 1 */
+	size_t to_tdv = hasm_jfwd(&c, 0x74);              /* je tdv */
+	HASM(&c, 0x41, 0x83, 0xFC, 0x02);               /* cmp r12d, 2 */
+	size_t to_nop = hasm_jfwd(&c, 0x74);              /* je nop */
 	size_t l_cpu = c.n;                             /* CPUID loop (5 instructions) */
-	EMIT(&c, 0x31, 0xC0, 0x31, 0xC9);               /* xor eax, eax; xor ecx, ecx */
-	EMIT(&c, 0x0F, 0xA2);                           /* cpuid */
-	EMIT(&c, 0x48, 0xFF, 0xCE);                     /* dec rsi */
+	HASM(&c, 0x31, 0xC0, 0x31, 0xC9);               /* xor eax, eax; xor ecx, ecx */
+	HASM(&c, 0x0F, 0xA2);                           /* cpuid */
+	HASM(&c, 0x48, 0xFF, 0xCE);                     /* dec rsi */
 	jcc_back(&c, 0x75, l_cpu);                      /* jnz */
-	EMIT(&c, 0x49, 0x89, 0xDC);                     /* mov r12, rbx: report */
+	HASM(&c, 0x49, 0x89, 0xDC);                     /* mov r12, rbx: report */
 	jcc_back(&c, 0xEB, top);                        /* jmp top */
-	patch(&c, to_nop);
+	hasm_patch(&c, to_nop);
 	size_t l_nop = c.n;                             /* the same with a NOP */
-	EMIT(&c, 0x31, 0xC0, 0x31, 0xC9);
-	EMIT(&c, 0x66, 0x90);                           /* 2-byte nop */
-	EMIT(&c, 0x48, 0xFF, 0xCE);
+	HASM(&c, 0x31, 0xC0, 0x31, 0xC9);
+	HASM(&c, 0x66, 0x90);                           /* 2-byte nop */
+	HASM(&c, 0x48, 0xFF, 0xCE);
 	jcc_back(&c, 0x75, l_nop);
 	jcc_back(&c, 0xEB, top);
-	patch(&c, to_tdv);
+	hasm_patch(&c, to_tdv);
 	size_t l_tdv = c.n;                             /* TDVMCALL<CPUID> loop (9 instructions) */
-	EMIT(&c, 0x45, 0x31, 0xD2);                     /* xor r10d, r10d: GHCI standard */
-	EMIT(&c, 0x41, 0xBB, 0x0A, 0x00, 0x00, 0x00);   /* mov r11d, 10: CPUID */
-	EMIT(&c, 0x45, 0x31, 0xE4);                     /* xor r12d, r12d: leaf 0 */
-	EMIT(&c, 0x45, 0x31, 0xED);                     /* xor r13d, r13d: subleaf 0 */
-	EMIT(&c, 0x31, 0xC0);                           /* xor eax, eax */
-	EMIT(&c, 0xB9, 0x00, 0xFC, 0x00, 0x00);         /* mov ecx, 0xFC00: R10..R15 */
-	EMIT(&c, 0x66, 0x0F, 0x01, 0xCC);               /* tdcall */
-	EMIT(&c, 0x48, 0xFF, 0xCE);                     /* dec rsi */
+	HASM(&c, 0x45, 0x31, 0xD2);                     /* xor r10d, r10d: GHCI standard */
+	HASM(&c, 0x41, 0xBB, 0x0A, 0x00, 0x00, 0x00);   /* mov r11d, 10: CPUID */
+	HASM(&c, 0x45, 0x31, 0xE4);                     /* xor r12d, r12d: leaf 0 */
+	HASM(&c, 0x45, 0x31, 0xED);                     /* xor r13d, r13d: subleaf 0 */
+	HASM(&c, 0x31, 0xC0);                           /* xor eax, eax */
+	HASM(&c, 0xB9, 0x00, 0xFC, 0x00, 0x00);         /* mov ecx, 0xFC00: R10..R15 */
+	HASM(&c, 0x66, 0x0F, 0x01, 0xCC);               /* tdcall */
+	HASM(&c, 0x48, 0xFF, 0xCE);                     /* dec rsi */
 	jcc_back(&c, 0x75, l_tdv);                      /* jnz */
-	EMIT(&c, 0x4D, 0x89, 0xEC);                     /* mov r12, r13: report EBX */
+	HASM(&c, 0x4D, 0x89, 0xEC);                     /* mov r12, r13: report EBX */
 	jcc_back(&c, 0xEB, top);
-	if (c.n > 0xE0) {
+	if (c.n > TD_BOOT_PROG_END) {
 		snprintf(err, errlen, "TD guest program too long");
 		return -1;
 	}
-	memcpy(pg + 0xE0, gdt, sizeof(gdt));
-	uint16_t limit = sizeof(gdt) - 1;
-	uint32_t base = (uint32_t)(GPA_CODE + 0xE0);
-	memcpy(pg + 0x100, &limit, 2);
-	memcpy(pg + 0x102, &base, 4);
-	memcpy(pg + 0xFF0, reset_jmp, sizeof(reset_jmp));
 	return 0;
 }
 

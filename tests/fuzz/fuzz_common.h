@@ -23,6 +23,7 @@
 
 #include "tsim.h"
 #include "tsim_td.h"
+#include "guest/hand_asm.h"
 #include "sim/sim_int.h"
 
 /* The harness's checks: during setup a failure is a bug worth a crash. */
@@ -209,30 +210,13 @@ static inline void fz_config(tdxsim_config *cfg)
  * The loop: TDG.VP.VMCALL with mask FZ_MASK (RDX, RBX, RSI, RDI, R8-R15: the
  * host's values come back in them), then a TDCALL with RAX = RBX, RCX = RSI
  * and the rest as the host gave them, then RBX = the TDCALL's RAX, again. */
-#define FZ_GPA_CODE 0xFFFFF000ULL
-#define FZ_GPA_PT   0xFFFFE000ULL
+#define FZ_GPA_CODE TD_BOOT_CODE_GPA
+#define FZ_GPA_PT   TD_BOOT_PT_GPA
 #define FZ_MASK     0xFFCCULL
 #define FZ_EXIT_VMCALL (TDX_SUCCESS | 77)
 
 static inline void fz_guest_code(uint8_t *pg)
 {
-	static const uint8_t boot32[] = {
-		0xB8, 0x03, 0xE0, 0xFF, 0xFF,                   /* mov eax, 0xFFFFE003 */
-		0xA3, 0x00, 0xE0, 0xFF, 0xFF,                   /* mov [0xFFFFE000], eax: PML4[0] */
-		0xA3, 0x18, 0xE0, 0xFF, 0xFF,                   /* mov [0xFFFFE018], eax: PDPT[3] */
-		0xC7, 0x05, 0xF8, 0xEF, 0xFF, 0xFF,             /* mov dword [0xFFFFEFF8], */
-		0x83, 0x00, 0xE0, 0xFF,                         /*   0xFFE00083: PD[511], 2M */
-		0xB8, 0x00, 0xE0, 0xFF, 0xFF,                   /* mov eax, 0xFFFFE000 */
-		0x0F, 0x22, 0xD8,                               /* mov cr3, eax */
-		0x0F, 0x20, 0xE0,                               /* mov eax, cr4 */
-		0x83, 0xC8, 0x20,                               /* or eax, PAE */
-		0x0F, 0x22, 0xE0,                               /* mov cr4, eax */
-		0x0F, 0x01, 0x15, 0x00, 0xF1, 0xFF, 0xFF,       /* lgdt [0xFFFFF100] */
-		0x0F, 0x20, 0xC0,                               /* mov eax, cr0 */
-		0x0D, 0x00, 0x00, 0x00, 0x80,                   /* or eax, PG */
-		0x0F, 0x22, 0xC0,                               /* mov cr0, eax */
-		0xEA, 0x50, 0xF0, 0xFF, 0xFF, 0x08, 0x00,       /* jmp 0x08:0xFFFFF050 */
-	};
 	static const uint8_t loop[] = {
 		0x31, 0xC0,                                     /* xor eax, eax */
 		0xB9, 0xCC, 0xFF, 0x00, 0x00,                   /* mov ecx, FZ_MASK */
@@ -243,17 +227,8 @@ static inline void fz_guest_code(uint8_t *pg)
 		0x48, 0x89, 0xC3,                               /* mov rbx, rax */
 		0xEB, 0xE6,                                     /* jmp loop (-26) */
 	};
-	static const uint64_t gdt[3] = { 0, 0x00AF9A000000FFFFULL, 0x00CF92000000FFFFULL };
-	static const uint8_t reset_jmp[] = { 0xE9, 0x0B, 0xF0, 0xFF, 0xFF }; /* jmp 0xFFFFF000 */
-	memset(pg, 0xF4, 4096);
-	memcpy(pg, boot32, sizeof(boot32));
-	memcpy(pg + 0x50, loop, sizeof(loop));
-	memcpy(pg + 0xE0, gdt, sizeof(gdt));
-	uint16_t limit = sizeof(gdt) - 1;
-	uint32_t base = (uint32_t)(FZ_GPA_CODE + 0xE0);
-	memcpy(pg + 0x100, &limit, 2);
-	memcpy(pg + 0x102, &base, 4);
-	memcpy(pg + 0xFF0, reset_jmp, sizeof(reset_jmp));
+	td_boot_page(pg);
+	memcpy(pg + TD_BOOT_PROG, loop, sizeof(loop));
 }
 
 /* A finalised TD with one vCPU on LP 0, the guest's two pages, and (running)

@@ -33,14 +33,15 @@
 
 #include "tsim.h"
 #include "tsim_td.h"
+#include "guest/hand_asm.h"
 #include "seam/td.h"
 #include "sim/sim_int.h"
 
 #define THREADS         4
 #define TDS_PER_THREAD  1000            /* after one warm-up TD per thread */
 #define POOL_PAGES      32
-#define GPA_CODE        0xFFFFF000ULL
-#define GPA_PT          0xFFFFE000ULL
+#define GPA_CODE        TD_BOOT_CODE_GPA
+#define GPA_PT          TD_BOOT_PT_GPA
 #define GPA_AUG         0xFFFFD000ULL
 #define EXIT_VMCALL     (TDX_SUCCESS | 77)
 #define ENTRIES         3
@@ -158,31 +159,13 @@ static int ok(struct worker *w, unsigned lp, uint64_t fn, struct tdx_module_args
 
 static void guest_code(uint8_t *pg)
 {
-	static const uint8_t boot32[] = {
-		0xB8, 0x03, 0xE0, 0xFF, 0xFF, 0xA3, 0x00, 0xE0, 0xFF, 0xFF,
-		0xA3, 0x18, 0xE0, 0xFF, 0xFF, 0xC7, 0x05, 0xF8, 0xEF, 0xFF, 0xFF,
-		0x83, 0x00, 0xE0, 0xFF, 0xB8, 0x00, 0xE0, 0xFF, 0xFF, 0x0F, 0x22, 0xD8,
-		0x0F, 0x20, 0xE0, 0x83, 0xC8, 0x20, 0x0F, 0x22, 0xE0,
-		0x0F, 0x01, 0x15, 0x00, 0xF1, 0xFF, 0xFF, 0x0F, 0x20, 0xC0,
-		0x0D, 0x00, 0x00, 0x00, 0x80, 0x0F, 0x22, 0xC0,
-		0xEA, 0x50, 0xF0, 0xFF, 0xFF, 0x08, 0x00,       /* ... jmp 0x08:0xFFFFF050 */
-	};
 	static const uint8_t loop[] = {
 		0x31, 0xC0, 0x31, 0xC9,                         /* xor eax, eax; xor ecx, ecx */
 		0x66, 0x0F, 0x01, 0xCC,                         /* tdcall: VMCALL, mask 0 */
 		0xEB, 0xF6,                                     /* jmp loop */
 	};
-	static const uint64_t gdt[3] = { 0, 0x00AF9A000000FFFFULL, 0x00CF92000000FFFFULL };
-	static const uint8_t reset_jmp[] = { 0xE9, 0x0B, 0xF0, 0xFF, 0xFF };
-	memset(pg, 0xF4, 4096);
-	memcpy(pg, boot32, sizeof(boot32));
-	memcpy(pg + 0x50, loop, sizeof(loop));
-	memcpy(pg + 0xE0, gdt, sizeof(gdt));
-	uint16_t limit = sizeof(gdt) - 1;
-	uint32_t base = (uint32_t)(GPA_CODE + 0xE0);
-	memcpy(pg + 0x100, &limit, 2);
-	memcpy(pg + 0x102, &base, 4);
-	memcpy(pg + 0xFF0, reset_jmp, sizeof(reset_jmp));
+	td_boot_page(pg);
+	memcpy(pg + TD_BOOT_PROG, loop, sizeof(loop));
 }
 
 struct td {
