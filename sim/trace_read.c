@@ -868,6 +868,26 @@ static int copy_str(struct trace_reader *r, const char *what, const char *s, siz
 	return 0;
 }
 
+/* Parse a whole line as one JSON object into f: 0, or -1 with the failure
+ * reported (kind: "header" or "event"; empty: what an empty line lacks). */
+static int parse_line_object(struct trace_reader *r, struct fields *f, char *line, size_t len,
+			     const char *kind, const char *empty)
+{
+	struct jp j = { line, line + len, NULL };
+	jws(&j);
+	if (j.p == j.end)
+		return fail(r, "%s", empty);
+	if (fields_parse(f, &j, 0) < 0 || (jws(&j), j.p != j.end)) {
+		if (!j.what)
+			j.what = "the end of the line after the object";
+		if (j.p >= j.end)
+			return fail(r, "%s: the line ends early (truncated?): expected %s", kind, j.what);
+		return fail(r, "%s: malformed JSON at column %zu: expected %s", kind,
+			    (size_t)(j.p - line) + 1, j.what);
+	}
+	return 0;
+}
+
 static int parse_header(struct trace_reader *r, char *line, size_t len)
 {
 	struct fields *f = calloc(1, sizeof(*f));
@@ -880,21 +900,9 @@ static int parse_header(struct trace_reader *r, char *line, size_t len)
 	f->r = c->r = r;
 	f->ctx = "";
 	c->ctx = "config.";
-	struct jp j = { line, line + len, NULL };
-	jws(&j);
-	if (j.p == j.end) {
-		fail(r, "expected the trace header {\"format\":\"tdxsim-trace\",...}, found an empty line");
+	if (parse_line_object(r, f, line, len, "header",
+			      "expected the trace header {\"format\":\"tdxsim-trace\",...}, found an empty line"))
 		goto out;
-	}
-	if (fields_parse(f, &j, 0) < 0 || (jws(&j), j.p != j.end)) {
-		if (!j.what)
-			j.what = "the end of the line after the object";
-		if (j.p >= j.end)
-			fail(r, "header: the line ends early (truncated?): expected %s", j.what);
-		else
-			fail(r, "header: malformed JSON at column %zu: expected %s", (size_t)(j.p - line) + 1, j.what);
-		goto out;
-	}
 	const char *s;
 	size_t n;
 	int dup = 0;
@@ -1248,22 +1256,9 @@ static int general_event(struct trace_reader *r, char *line, size_t len)
 		return fail(r, "out of memory");
 	f->r = r;
 	f->ctx = "";
-	struct jp j = { line, line + len, NULL };
 	int rc = -1;
-	jws(&j);
-	if (j.p == j.end) {
-		fail(r, "empty line: expected an event object");
+	if (parse_line_object(r, f, line, len, "event", "empty line: expected an event object"))
 		goto out;
-	}
-	if (fields_parse(f, &j, 0) < 0 || (jws(&j), j.p != j.end)) {
-		if (!j.what)
-			j.what = "the end of the line after the object";
-		if (j.p >= j.end)
-			fail(r, "event: the line ends early (truncated?): expected %s", j.what);
-		else
-			fail(r, "event: malformed JSON at column %zu: expected %s", (size_t)(j.p - line) + 1, j.what);
-		goto out;
-	}
 	const char *ev;
 	size_t evn;
 	uint64_t seq;
